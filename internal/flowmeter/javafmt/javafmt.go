@@ -113,13 +113,7 @@ var insignificantDigitsNumber = [...]int{
 	18, 18, 18, 19,
 }
 
-// pow5Small[i] = 5^i for i <= 13 (the 32-bit table); pow5Long[i] = 5^i for
-// i <= 27 (the 64-bit table).
-var pow5Small = [...]int32{
-	1, 5, 25, 125, 625, 3125, 15625, 78125, 390625, 1953125, 9765625,
-	48828125, 244140625, 1220703125,
-}
-
+// pow5Long[i] = 5^i, for i <= 27.
 var pow5Long = func() (t [28]int64) {
 	t[0] = 1
 	for i := 1; i < len(t); i++ {
@@ -239,9 +233,9 @@ func (d *decimal) dtoa(binExp int, fractBits uint64, nSignificantBits int) {
 	}
 
 	// Approximate bit lengths of B and 10·S decide which arithmetic is
-	// used. The three variants test "high" differently (strictly greater
-	// for int and long, greater-or-equal for big integers) and the small
-	// ones wrap on overflow, so all three are reproduced as they are.
+	// used. The variants test "high" differently (strictly greater for
+	// long, greater-or-equal for big integers) and the long one wraps on
+	// overflow, so both are reproduced as they are.
 	bBits := nFractBits + b2 + n5BitsApprox(b5)
 	tenSBits := s2 + 1 + n5BitsApprox(s5+1)
 
@@ -250,12 +244,14 @@ func (d *decimal) dtoa(binExp int, fractBits uint64, nSignificantBits int) {
 		low, high bool
 		lowDiff   int64 // sign of 2·remainder − 10·S, used for ties
 	)
-	switch {
-	case bBits < 32 && tenSBits < 32:
-		ndigit, decExp, low, high, lowDiff = d.digits32(fractBits, decExp, b5, b2, s5, s2, m5, m2)
-	case bBits < 64 && tenSBits < 64:
+	//
+	// FloatingDecimal also has a 32-bit variant for bBits, tenSBits < 32.
+	// It serves floats only: for a double, M >= 1 after the scaling above
+	// forces B >= 2^(nSignificantBits+1), so bBits >= 54 for normal
+	// numbers, and subnormals need b5 >= 308. It is therefore left out.
+	if bBits < 64 && tenSBits < 64 {
 		ndigit, decExp, low, high, lowDiff = d.digits64(fractBits, decExp, b5, b2, s5, s2, m5, m2)
-	default:
+	} else {
 		ndigit, decExp, low, high, lowDiff = d.digitsBig(fractBits, decExp, b5, b2, s5, s2, m2)
 	}
 
@@ -294,48 +290,8 @@ func forceTwoDigits(decExp int) bool {
 	return decExp < -3 || decExp >= 8
 }
 
-// digits32 is the digit loop when everything fits in a Java int. Go's int32
-// wraps like Java's int, which matters: M can overflow, and so can B+M.
-func (d *decimal) digits32(fractBits uint64, decExp, b5, b2, s5, s2, m5, m2 int) (ndigit, _ int, low, high bool, lowDiff int64) {
-	b := (int32(fractBits) * pow5Small[b5]) << uint(b2&31)
-	s := pow5Small[s5] << uint(s2&31)
-	m := pow5Small[m5] << uint(m2&31)
-	tens := s * 10
-
-	q := b / s
-	b = 10 * (b % s)
-	m *= 10
-	low = b < m
-	high = b+m > tens
-	if q == 0 && !high {
-		// decExp was one too high: drop the leading zero.
-		decExp--
-	} else {
-		d.buf[ndigit] = byte('0' + q)
-		ndigit++
-	}
-	if forceTwoDigits(decExp) {
-		low, high = false, false
-	}
-	for !low && !high {
-		q = b / s
-		b = 10 * (b % s)
-		m *= 10
-		if m > 0 {
-			low = b < m
-			high = b+m > tens
-		} else {
-			// M overflowed: it is certainly past both bounds.
-			low, high = true, true
-		}
-		d.buf[ndigit] = byte('0' + q)
-		ndigit++
-	}
-	lowDiff = int64((b << 1) - tens) // computed in 32 bits, as in Java
-	return ndigit, decExp, low, high, lowDiff
-}
-
-// digits64 is digits32 in Java long arithmetic.
+// digits64 is the digit loop when B and 10·S fit in a Java long. Go's int64
+// wraps like Java's long, which matters: M can overflow, and so can B+M.
 func (d *decimal) digits64(fractBits uint64, decExp, b5, b2, s5, s2, m5, m2 int) (ndigit, _ int, low, high bool, lowDiff int64) {
 	b := (int64(fractBits) * pow5Long[b5]) << uint(b2&63)
 	s := pow5Long[s5] << uint(s2&63)
@@ -364,6 +320,7 @@ func (d *decimal) digits64(fractBits uint64, decExp, b5, b2, s5, s2, m5, m2 int)
 			low = b < m
 			high = b+m > tens
 		} else {
+			// M overflowed: it is certainly past both bounds.
 			low, high = true, true
 		}
 		d.buf[ndigit] = byte('0' + q)
