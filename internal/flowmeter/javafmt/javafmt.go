@@ -244,11 +244,10 @@ func (d *decimal) dtoa(binExp int, fractBits uint64, nSignificantBits int) {
 		low, high bool
 		lowDiff   int64 // sign of 2·remainder − 10·S, used for ties
 	)
-	//
 	// FloatingDecimal also has a 32-bit variant for bBits, tenSBits < 32.
-	// It serves floats only: for a double, M >= 1 after the scaling above
-	// forces B >= 2^(nSignificantBits+1), so bBits >= 54 for normal
-	// numbers, and subnormals need b5 >= 308. It is therefore left out.
+	// It only serves floats: for a double, making m2 >= 0 above leaves
+	// b2 >= nSignificantBits-nFractBits+1, so bBits >= 54 for normal
+	// numbers, and subnormals have b5 >= 308. It is therefore left out.
 	if bBits < 64 && tenSBits < 64 {
 		ndigit, decExp, low, high, lowDiff = d.digits64(fractBits, decExp, b5, b2, s5, s2, m5, m2)
 	} else {
