@@ -70,7 +70,7 @@ type csvTable struct {
 	order  []string
 }
 
-func readTable(t testing.TB, data []byte) csvTable {
+func readCSV(t testing.TB, data []byte) [][]string {
 	t.Helper()
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
@@ -78,6 +78,21 @@ func readTable(t testing.TB, data []byte) csvTable {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return recs
+}
+
+func readCSVFile(t testing.TB, path string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readCSV(t, data)
+}
+
+func readTable(t testing.TB, data []byte) csvTable {
+	t.Helper()
+	recs := readCSV(t, data)
 	tb := csvTable{header: recs[0], rows: map[string][]string{}}
 	rank := map[string]int{}
 	for _, rec := range recs[1:] {
