@@ -233,6 +233,9 @@ function group(x,    s, neg) {  # integer with thousands separators
 	s = ""; while (length(x) > 3) { s = "," substr(x, length(x) - 2) s; x = substr(x, 1, length(x) - 3) }
 	return (neg ? "-" : "") x s
 }
+function num(x) { return x > 0 ? group(x) : "-" }  # "-": too fast to time
+function times(x, w, d) { return x > 0 ? sprintf("%" w "." d "fx", x) : sprintf("%" w + 1 "s", "-") }
+function jnum(x, d) { return x > 0 ? sprintf("%." d "f", x) : "null" }
 function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 function ratio(a, b) { return b > 0 ? a / b : 0 }
 FNR == 1 { next }
@@ -261,7 +264,7 @@ END {
 	printf "%-24s %10s %8s %7s %7s %7s %11s %11s %7s %8s\n", "tool", "packets", "flows", "wall s", "best s", "CPU s", "pkt/s", "pkt/CPU-s", "floor s", "RSS MiB"
 	for (i = 1; i <= nt; i++) {
 		t = name[i]
-		printf "%-24s %10s %8s %7.2f %7.2f %7.2f %11s %11s %7.2f %8.1f\n", t, group(tpk[t]), tfl[t] == "?" ? "?" : group(tfl[t]), wall[t], best[t], cpus[t], group(pps[t]), group(ppc[t]), floor_s[t], rss[t]
+		printf "%-24s %10s %8s %7.2f %7.2f %7.2f %11s %11s %7.2f %8.1f\n", t, group(tpk[t]), tfl[t] == "?" ? "?" : group(tfl[t]), wall[t], best[t], cpus[t], num(pps[t]), num(ppc[t]), floor_s[t], rss[t]
 	}
 	printf "\n(wall, CPU = user+sys and RSS are medians; best = fastest wall; pkt/s = capture packets / median wall;\n pkt/CPU-s = capture packets / median CPU; floor = median wall on a 10-packet capture; flows = records written)\n"
 
@@ -272,7 +275,7 @@ END {
 		for (j = 1; j <= nt; j++) {
 			p = name[j]; if (p ~ /^flowguard/) continue
 			r_pps[t, p] = ratio(pps[t], pps[p]); r_ppc[t, p] = ratio(ppc[t], ppc[p]); r_rss[t, p] = ratio(rss[t], rss[p])
-			printf "%-24s %-11s %9.2fx %9.2fx %7.2fx\n", t, p, r_pps[t, p], r_ppc[t, p], r_rss[t, p]
+			printf "%-24s %-11s %s %s %s\n", t, p, times(r_pps[t, p], 9, 2), times(r_ppc[t, p], 9, 2), times(r_rss[t, p], 7, 2)
 		}
 	}
 
@@ -295,7 +298,7 @@ END {
 		t = name[i]; if (t !~ /^flowguard/) continue
 		pr = t ~ /cic2017/ ? "cic2017" : "engelen"
 		x_ref[t] = ratio(pps[t], refpps[pr]); x_rss[t] = ratio(rss[t], refrss[pr])
-		printf "%-24s %-8s %15.1fx %9.3fx\n", t, pr, x_ref[t], x_rss[t]
+		printf "%-24s %-8s %s %s\n", t, pr, times(x_ref[t], 15, 1), times(x_rss[t], 9, 3)
 	}
 
 	h = "flowguard-engelen-csv"
@@ -316,7 +319,7 @@ END {
 	for (i = 1; i <= nt; i++) {
 		t = name[i]
 		printf "    {\"tool\": %s, \"command\": %s, \"packets_reported\": %s, \"flows_written\": %s,\n", jstr(t), jstr(tcmd[t]), tpk[t] == "?" ? "null" : tpk[t], tfl[t] == "?" ? "null" : tfl[t] > json
-		printf "     \"median_wall_s\": %.3f, \"best_wall_s\": %.3f, \"median_cpu_s\": %.3f, \"packets_per_s\": %.0f, \"packets_per_cpu_s\": %.0f, \"median_max_rss_mib\": %.1f, \"floor_wall_s\": %.3f,\n", wall[t], best[t], cpus[t], pps[t], ppc[t], rss[t], floor_s[t] > json
+		printf "     \"median_wall_s\": %.3f, \"best_wall_s\": %.3f, \"median_cpu_s\": %.3f, \"packets_per_s\": %s, \"packets_per_cpu_s\": %s, \"median_max_rss_mib\": %.1f, \"floor_wall_s\": %.3f,\n", wall[t], best[t], cpus[t], jnum(pps[t], 0), jnum(ppc[t], 0), rss[t], floor_s[t] > json
 		printf "     \"runs\": [%s]}%s\n", raw[t], i < nt ? "," : "" > json
 	}
 	printf "  ],\n  \"ratios\": [\n" > json
@@ -325,7 +328,7 @@ END {
 		t = name[i]; if (t !~ /^flowguard/) continue
 		for (j = 1; j <= nt; j++) {
 			p = name[j]; if (p ~ /^flowguard/) continue
-			printf "%s    {\"flowguard\": %s, \"peer\": %s, \"packets_per_s\": %.3f, \"packets_per_cpu_s\": %.3f, \"rss\": %.3f}", sep, jstr(t), jstr(p), r_pps[t, p], r_ppc[t, p], r_rss[t, p] > json
+			printf "%s    {\"flowguard\": %s, \"peer\": %s, \"packets_per_s\": %s, \"packets_per_cpu_s\": %s, \"rss\": %s}", sep, jstr(t), jstr(p), jnum(r_pps[t, p], 3), jnum(r_ppc[t, p], 3), jnum(r_rss[t, p], 3) > json
 			sep = ",\n"
 		}
 	}
@@ -336,7 +339,7 @@ END {
 	sep = ""
 	for (i = 1; i <= nt; i++) {
 		t = name[i]; if (t !~ /^flowguard/) continue
-		printf "%s{\"flowguard\": %s, \"packets_per_s\": %.2f, \"rss\": %.4f}", sep, jstr(t), x_ref[t], x_rss[t] > json
+		printf "%s{\"flowguard\": %s, \"packets_per_s\": %s, \"rss\": %s}", sep, jstr(t), jnum(x_ref[t], 2), jnum(x_rss[t], 4) > json
 		sep = ", "
 	}
 	printf "]}\n}\n" > json
