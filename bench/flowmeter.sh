@@ -86,6 +86,12 @@ for d in argus softflowd; do
 		echo "flowmeter.sh: warning: a $d daemon is running and takes CPU time during the runs" >&2
 	fi
 done
+# The repository's setup script puts a Go toolchain new enough for go.mod on
+# PATH (installing Debian's golang-go first if there is no Go at all).
+if [[ -f $repo/scripts/setup.sh ]]; then
+	# shellcheck source=scripts/setup.sh
+	source "$repo/scripts/setup.sh"
+fi
 command -v go >/dev/null 2>&1 || die "the Go toolchain is needed (go.mod asks for $(sed -n 's/^go //p' "$repo/go.mod"))"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/flowmeter.XXXXXX")
