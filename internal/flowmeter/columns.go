@@ -1,6 +1,8 @@
 package flowmeter
 
 import (
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/flowguard/flowguard/internal/flowmeter/javafmt"
@@ -35,8 +37,13 @@ func (v Value) Float() float64 {
 
 // AppendCSV formats the value exactly as the Java references do.
 func (v Value) AppendCSV(dst []byte) []byte {
-	if v.Int {
+	switch {
+	case v.Int:
 		return javafmt.AppendLong(dst, v.I)
+	case v.F == math.Trunc(v.F) && v.F > -1e7 && v.F < 1e7 && !math.Signbit(v.F):
+		// Most cells are whole numbers (counts, µs); Java writes those
+		// below 10⁷ as the integer and ".0", no digit search needed.
+		return append(strconv.AppendInt(dst, int64(v.F), 10), '.', '0')
 	}
 	return javafmt.AppendDouble(dst, v.F)
 }

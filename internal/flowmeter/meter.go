@@ -50,7 +50,7 @@ type Meter struct {
 	emit     func(*Flow)
 
 	table map[key]int32
-	flows []Flow
+	flows slab
 	free  []int32
 	// open lists live flows by creation time; stubs lists flows whose
 	// record was written at their timeout but whose orientation and
@@ -136,12 +136,12 @@ func (m *Meter) Add(d *decode.Packet) {
 		m.start(k, &p, -1)
 		return
 	}
-	f := &m.flows[idx]
+	f := m.flows.at(idx)
 	fwd := p.src == f.Src
 	if f.stub {
 		// The record went out when the flow timed out; this packet opens
 		// its continuation.
-		m.stubs.remove(m.flows, idx)
+		m.stubs.remove(&m.flows, idx)
 		m.start(k, &p, idx)
 		return
 	}
@@ -152,7 +152,7 @@ func (m *Meter) Add(d *decode.Packet) {
 		m.start(k, &p, -1)
 	case t-f.Start > m.timeout:
 		m.write(idx, EndTimeout)
-		m.open.remove(m.flows, idx)
+		m.open.remove(&m.flows, idx)
 		m.start(k, &p, idx)
 	case pr.ICMPFlows && isICMP(p.proto) && int16(p.d.ICMPType) != f.ICMPType && int16(p.d.ICMPCode) != f.ICMPCode:
 		m.end(idx, EndICMP)
@@ -195,21 +195,21 @@ func (m *Meter) start(k key, p *pkt, prev int32) {
 	pr := m.pr
 	var src, dst addr
 	var sport, dport uint16
-	fresh := prev < 0 || !pr.continues(&m.flows[prev], p, m.timeout)
+	fresh := prev < 0 || !pr.continues(m.flows.at(prev), p, m.timeout)
 	if fresh {
 		src, dst, sport, dport = p.src, p.dst, p.sport, p.dport
 		if pr.SynAckReverses && p.proto == decode.ProtoTCP && p.flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN|decode.FlagACK {
 			src, dst, sport, dport = dst, src, dport, sport
 		}
 	} else {
-		o := &m.flows[prev]
+		o := m.flows.at(prev)
 		src, dst, sport, dport = o.Src, o.Dst, o.SrcPort, o.DstPort
 	}
 	var idx int32
 	var seen retxSet
 	connStart := int64(-1)
 	if prev >= 0 {
-		o := &m.flows[prev]
+		o := m.flows.at(prev)
 		if !fresh {
 			connStart = o.connStart
 			seen = o.seen
@@ -224,10 +224,10 @@ func (m *Meter) start(k key, p *pkt, prev int32) {
 		}
 		idx = m.alloc()
 		m.table[k] = idx
-		seen = m.flows[idx].seen
+		seen = m.flows.at(idx).seen
 		seen.reset()
 	}
-	f := &m.flows[idx]
+	f := m.flows.at(idx)
 	*f = Flow{key: k, Src: src, Dst: dst, SrcPort: sport, DstPort: dport, Proto: p.proto, seen: seen}
 	fwd := p.src == src
 	if !fresh && pr.ContinuationFirstForward {
@@ -238,7 +238,7 @@ func (m *Meter) start(k key, p *pkt, prev int32) {
 		f.connStart = connStart
 	}
 	f.idReversed = pr.idReversed(f, p, fwd)
-	m.open.pushBack(m.flows, idx)
+	m.open.pushBack(&m.flows, idx)
 	if n := len(m.table); n > m.stats.MaxOpen {
 		m.stats.MaxOpen = n
 	}
@@ -247,12 +247,12 @@ func (m *Meter) start(k key, p *pkt, prev int32) {
 // end writes the flow's record and frees its slot.
 func (m *Meter) end(idx int32, why EndReason) {
 	m.write(idx, why)
-	m.open.remove(m.flows, idx)
+	m.open.remove(&m.flows, idx)
 	m.release(idx)
 }
 
 func (m *Meter) write(idx int32, why EndReason) {
-	f := &m.flows[idx]
+	f := m.flows.at(idx)
 	f.End = why
 	if f.Packets() < int64(m.pr.MinPackets) {
 		m.stats.Dropped++
@@ -263,8 +263,8 @@ func (m *Meter) write(idx int32, why EndReason) {
 }
 
 func (m *Meter) release(idx int32) {
-	delete(m.table, m.flows[idx].key)
-	m.flows[idx].stub = false
+	delete(m.table, m.flows.at(idx).key)
+	m.flows.at(idx).stub = false
 	m.free = append(m.free, idx)
 }
 
@@ -274,8 +274,26 @@ func (m *Meter) alloc() int32 {
 		m.free = m.free[:n-1]
 		return idx
 	}
-	m.flows = append(m.flows, Flow{})
-	return int32(len(m.flows) - 1)
+	return m.flows.grow()
+}
+
+// slab stores flows in fixed-size chunks: growing it never copies a flow
+// (a flow is several hundred bytes) and indices stay valid.
+type slab struct {
+	chunks [][]Flow
+	n      int32
+}
+
+const chunkBits = 12
+
+func (s *slab) at(i int32) *Flow { return &s.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+func (s *slab) grow() int32 {
+	if int(s.n)>>chunkBits == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]Flow, 1<<chunkBits))
+	}
+	s.n++
+	return s.n - 1
 }
 
 // expire writes flows whose timeout has passed on the packet clock, keeping
@@ -286,21 +304,21 @@ func (m *Meter) alloc() int32 {
 func (m *Meter) expire() {
 	for m.open.head >= 0 {
 		idx := m.open.head
-		f := &m.flows[idx]
+		f := m.flows.at(idx)
 		if m.clock-f.Start <= m.timeout {
 			break
 		}
 		m.write(idx, EndTimeout)
-		m.open.remove(m.flows, idx)
+		m.open.remove(&m.flows, idx)
 		f.stub = true
-		m.stubs.pushBack(m.flows, idx)
+		m.stubs.pushBack(&m.flows, idx)
 	}
 	for m.stubs.head >= 0 {
 		idx := m.stubs.head
-		if m.clock-m.flows[idx].LastSeen <= 2*m.timeout {
+		if m.clock-m.flows.at(idx).LastSeen <= 2*m.timeout {
 			break
 		}
-		m.stubs.remove(m.flows, idx)
+		m.stubs.remove(&m.flows, idx)
 		m.release(idx)
 	}
 }
@@ -308,7 +326,7 @@ func (m *Meter) expire() {
 // evict makes room in a full table: stubs go first, then the oldest flow.
 func (m *Meter) evict() {
 	if idx := m.stubs.head; idx >= 0 {
-		m.stubs.remove(m.flows, idx)
+		m.stubs.remove(&m.flows, idx)
 		m.release(idx)
 		return
 	}
@@ -325,7 +343,7 @@ func (m *Meter) Flush() {
 	}
 	for m.stubs.head >= 0 {
 		idx := m.stubs.head
-		m.stubs.remove(m.flows, idx)
+		m.stubs.remove(&m.flows, idx)
 		m.release(idx)
 	}
 }
@@ -333,27 +351,29 @@ func (m *Meter) Flush() {
 // list is an intrusive doubly linked list over Meter.flows indices.
 type list struct{ head, tail int32 }
 
-func (l *list) pushBack(fs []Flow, i int32) {
-	fs[i].prev, fs[i].next = l.tail, -1
+func (l *list) pushBack(fs *slab, i int32) {
+	f := fs.at(i)
+	f.prev, f.next = l.tail, -1
 	if l.tail >= 0 {
-		fs[l.tail].next = i
+		fs.at(l.tail).next = i
 	} else {
 		l.head = i
 	}
 	l.tail = i
 }
 
-func (l *list) remove(fs []Flow, i int32) {
-	p, n := fs[i].prev, fs[i].next
+func (l *list) remove(fs *slab, i int32) {
+	f := fs.at(i)
+	p, n := f.prev, f.next
 	if p >= 0 {
-		fs[p].next = n
+		fs.at(p).next = n
 	} else {
 		l.head = n
 	}
 	if n >= 0 {
-		fs[n].prev = p
+		fs.at(n).prev = p
 	} else {
 		l.tail = p
 	}
-	fs[i].prev, fs[i].next = -1, -1
+	f.prev, f.next = -1, -1
 }

@@ -10,27 +10,31 @@ type retxKey struct {
 	size     uint32
 }
 
-// retxSet is a small open-addressing hash set of retxKey. A Go map per flow
-// would allocate for every TCP flow; this grows only for flows that have
-// many packets and is reset, keeping its storage, when the flow ends.
-type retxSet struct {
-	slots []retxSlot
-	n     int
-}
-
-type retxSlot struct {
-	used bool
-	k    retxKey
-}
-
-func (k retxKey) hash() uint64 {
-	h := uint64(k.seq)*0x9e3779b97f4a7c15 ^ uint64(k.ack)*0xc2b2ae3d27d4eb4f ^
-		uint64(k.size)<<17 ^ uint64(k.win)<<49
+// fingerprint hashes the key to 64 bits. The set stores fingerprints, not
+// keys: half the memory of a flow's history, at the cost of a false
+// "retransmission" with probability about n²/2⁶⁵ for a flow of n packets
+// (below 1e-7 for a million-packet flow).
+func (k retxKey) fingerprint() uint64 {
+	h := uint64(k.seq)<<32 | uint64(k.ack)
+	h ^= (uint64(k.size)<<17 | uint64(k.win)) * 0x9e3779b97f4a7c15
 	if k.fwd {
 		h ^= 0x165667b19e3779f9
 	}
-	h ^= h >> 29
-	return h * 0xbf58476d1ce4e5b9
+	// splitmix64 finaliser: every input bit affects every output bit.
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	h ^= h >> 31
+	return h | 1 // 0 marks an empty slot
+}
+
+// retxSet is a small open-addressing hash set of fingerprints. A Go map per
+// flow would allocate for every TCP flow; this grows only for flows with
+// many packets and keeps its storage when reset for the slot's next flow.
+type retxSet struct {
+	slots []uint64
+	n     int
 }
 
 // addSeen inserts k and reports whether it was already there.
@@ -38,15 +42,15 @@ func (s *retxSet) addSeen(k retxKey) bool {
 	if (s.n+1)*4 > len(s.slots)*3 {
 		s.grow()
 	}
+	fp := k.fingerprint()
 	mask := uint64(len(s.slots) - 1)
-	for i := k.hash() & mask; ; i = (i + 1) & mask {
-		sl := &s.slots[i]
-		if !sl.used {
-			sl.used, sl.k = true, k
+	for i := fp & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case 0:
+			s.slots[i] = fp
 			s.n++
 			return false
-		}
-		if sl.k == k {
+		case fp:
 			return true
 		}
 	}
@@ -58,12 +62,17 @@ func (s *retxSet) grow() {
 	if len(old) > 0 {
 		size = len(old) * 2
 	}
-	s.slots = make([]retxSlot, size)
-	s.n = 0
-	for _, sl := range old {
-		if sl.used {
-			s.addSeen(sl.k)
+	s.slots = make([]uint64, size)
+	mask := uint64(size - 1)
+	for _, fp := range old {
+		if fp == 0 {
+			continue
 		}
+		i := fp & mask
+		for s.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = fp
 	}
 }
 
