@@ -84,7 +84,21 @@ func runFlows(cmd *cobra.Command, e *env, o *flowsOpts, inputs []string) error {
 	if countOf(inputs, "-") > 1 {
 		return errors.New(`stdin ("-") can be read only once`)
 	}
-	// Open every input first so a typo fails before any output is written.
+	if o.flowTimeout <= 0 || o.activityTimeout <= 0 {
+		return fmt.Errorf("--flow-timeout and --activity-timeout must be positive (got %v, %v)", o.flowTimeout, o.activityTimeout)
+	}
+	var w flowmeter.Writer
+	var writeErr error
+	m, err := flowmeter.New(flowmeter.Config{Profile: pr, FlowTimeout: o.flowTimeout, ActivityTimeout: o.activityTimeout,
+		IPv4Only: o.ipv4Only, MaxFlows: o.maxFlows}, func(f *flowmeter.Flow) {
+		if err := w.Write(f); err != nil && writeErr == nil {
+			writeErr = err
+		}
+	})
+	if err != nil {
+		return err
+	}
+	// Open every input before writing anything, so a typo fails cleanly.
 	readers := make([]*capture.Reader, 0, len(inputs))
 	defer func() {
 		for _, r := range readers {
@@ -96,11 +110,14 @@ func runFlows(cmd *cobra.Command, e *env, o *flowsOpts, inputs []string) error {
 		var err error
 		if in == "-" {
 			r, err = capture.NewReader(e.stdin)
+			if err != nil {
+				err = fmt.Errorf("stdin: %w", err)
+			}
 		} else {
-			r, err = capture.Open(in)
+			r, err = capture.Open(in) // its errors name the file
 		}
 		if err != nil {
-			return fmt.Errorf("open %s: %w", in, err)
+			return err
 		}
 		readers = append(readers, r)
 	}
@@ -109,23 +126,11 @@ func runFlows(cmd *cobra.Command, e *env, o *flowsOpts, inputs []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := flowmeter.NewWriter(out, o.format, pr, o.communityID)
+	w, err = flowmeter.NewWriter(out, o.format, pr, o.communityID)
 	if err != nil {
 		closeOut()
 		return err
 	}
-	var writeErr error
-	m, err := flowmeter.New(flowmeter.Config{Profile: pr, FlowTimeout: o.flowTimeout, ActivityTimeout: o.activityTimeout,
-		IPv4Only: o.ipv4Only, MaxFlows: o.maxFlows}, func(f *flowmeter.Flow) {
-		if err := w.Write(f); err != nil && writeErr == nil {
-			writeErr = err
-		}
-	})
-	if err != nil {
-		closeOut()
-		return err
-	}
-
 	bar := newProgress(e.stderr, o.progress, readers)
 	start := time.Now()
 	var runErr error
