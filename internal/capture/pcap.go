@@ -23,27 +23,28 @@ func (r *Reader) readPcapHeader() error {
 	// Only the low 16 bits are the link type; the high ones may carry the
 	// FCS length, which flowguard does not need.
 	r.link = LinkType(r.u32(h[20:]) & 0xffff)
-	r.discard(24)
+	r.r += 24
 	return nil
 }
 
 // nextPcap reads one record: a 16-byte header (seconds, fraction, captured
 // length, original length) and the captured bytes.
 func (r *Reader) nextPcap(p *Packet) error {
-	off := r.pos
-	h, err := r.br.Peek(16)
-	if len(h) == 0 && err == io.EOF {
+	const what = "pcap record"
+	if r.atEOF() {
 		return io.EOF
 	}
+	off := r.offset()
+	h, err := r.peek(what, off, 16)
 	if err != nil {
-		return r.readErr("pcap record", off, err)
+		return err
 	}
 	caplen := r.u32(h[8:])
 	if caplen > maxCaplen {
-		return formatErr("pcap record", off, "captured length %d exceeds %d", caplen, maxCaplen)
+		return formatErr(what, off, "captured length %d exceeds %d", caplen, maxCaplen)
 	}
 	n := 16 + int(caplen)
-	rec, err := r.peek("pcap record", off, n) // may move the buffer: h is stale now
+	rec, err := r.peek(what, off, n) // may move the buffer: h is stale now
 	if err != nil {
 		return err
 	}
@@ -53,6 +54,6 @@ func (r *Reader) nextPcap(p *Packet) error {
 	p.OrigLen = max(int(r.u32(rec[12:])), int(caplen))
 	p.Link = r.link
 	p.Interface = 0
-	r.discard(n)
+	r.r += n
 	return nil
 }

@@ -87,7 +87,7 @@ func (f *iface) nanos(u uint64) int64 {
 // section and forgets the interfaces of the previous one.
 func (r *Reader) readSHB() error {
 	const what = "pcapng section header"
-	off := r.pos
+	off := r.offset()
 	h, err := r.peek(what, off, 16) // type, length, byte-order magic, version
 	if err != nil {
 		return err
@@ -116,13 +116,8 @@ func (r *Reader) readSHB() error {
 // it in memory, so its size is not limited by the buffer, and checks its
 // trailing length.
 func (r *Reader) skipBlock(what string, off int64, blen uint32) error {
-	for left := int64(blen) - 4; left > 0; {
-		n, err := r.br.Discard(int(min(left, bufSize)))
-		r.pos += int64(n)
-		left -= int64(n)
-		if err != nil {
-			return r.readErr(what, off, err)
-		}
+	if err := r.skip(int64(blen) - 4); err != nil {
+		return r.readErr(what, off, err)
 	}
 	t, err := r.peek(what, off, 4)
 	if err != nil {
@@ -131,7 +126,7 @@ func (r *Reader) skipBlock(what string, off int64, blen uint32) error {
 	if tl := r.u32(t); tl != blen {
 		return formatErr(what, off, "trailing length %d does not match block length %d", tl, blen)
 	}
-	r.discard(4)
+	r.r += 4
 	return nil
 }
 
@@ -139,13 +134,13 @@ func (r *Reader) skipBlock(what string, off int64, blen uint32) error {
 func (r *Reader) nextPcapng(p *Packet) error {
 	const what = "pcapng block"
 	for {
-		off := r.pos
-		h, err := r.br.Peek(8)
-		if len(h) == 0 && err == io.EOF {
+		if r.atEOF() {
 			return io.EOF
 		}
+		off := r.offset()
+		h, err := r.peek(what, off, 8)
 		if err != nil {
-			return r.readErr(what, off, err)
+			return err
 		}
 		typ := r.u32(h)
 		if typ == blockSHB {
@@ -182,7 +177,7 @@ func (r *Reader) nextPcapng(p *Packet) error {
 		if err != nil {
 			return err
 		}
-		r.discard(int(blen))
+		r.r += int(blen)
 		if typ != blockIDB {
 			return nil
 		}

@@ -15,8 +15,10 @@ import (
 )
 
 const (
-	// bufSize is the read buffer. Packet data is handed out straight from
-	// it, and pcapng blocks that are parsed (not skipped) must fit in it.
+	// bufSize is the largest read buffer. Packet data is handed out
+	// straight from it, and records and the pcapng blocks that are parsed
+	// (not skipped) must fit in it. The buffer starts at sniffSize and
+	// doubles at each refill, so small files stay cheap.
 	bufSize = 1 << 20
 	// sniffSize buffers the raw file while the format is detected; small so
 	// that Offset of a gzip file runs little ahead of what was decompressed.
@@ -45,14 +47,21 @@ const (
 //
 // A Reader is not safe for concurrent use, except for Offset and Size.
 type Reader struct {
-	br     *bufio.Reader
 	src    *countingReader // the file side, before decompression
 	zr     *gzip.Reader    // nil unless the input is gzip-compressed
 	closer io.Closer       // the file Open opened; nil for NewReader and stdin
 	size   int64
-	pos    int64 // stream offset of the next unread byte, for error messages
 	err    error // sticky: once Next fails it keeps failing the same way
 	be     bool  // the file (pcap) or current section (pcapng) is big-endian
+
+	// The stream is read into buf; buf[r:w] is not consumed yet. Records
+	// are parsed and handed out in place, so the hot path is slicing and a
+	// length check, without the calls a bufio.Reader would cost.
+	in   io.Reader // the stream: the sniffing buffer, or the gzip reader on it
+	buf  []byte
+	r, w int
+	base int64 // stream offset of buf[0], for error messages
+	rerr error // what in returned last; it stands once buf[r:w] runs short
 
 	ng bool // pcapng; classic pcap otherwise
 
@@ -121,14 +130,14 @@ func NewReader(rd io.Reader) (*Reader, error) {
 	}
 	// For a plain file the big buffer reads past the small one directly, so
 	// the double buffering only costs the first copy of the sniffed bytes.
-	r.br = bufio.NewReaderSize(stream, bufSize)
+	r.in, r.buf = stream, make([]byte, sniffSize)
 
-	m, err := r.br.Peek(4)
-	if len(m) < 4 {
-		if len(m) == 0 && err == io.EOF {
-			return nil, fmt.Errorf("empty input: %w", ErrFormat)
-		}
-		return nil, r.readErr("file header", 0, err)
+	if r.atEOF() {
+		return nil, fmt.Errorf("empty input: %w", ErrFormat)
+	}
+	m, err := r.peek("file header", 0, 4)
+	if err != nil {
+		return nil, err
 	}
 	switch magic := binary.BigEndian.Uint32(m); magic {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
@@ -213,21 +222,69 @@ func (r *Reader) u64(b []byte) uint64 {
 	return v
 }
 
-// peek returns the next n bytes of the stream, or the error explaining why
-// the stream does not have them; what and off name the record for that error.
-func (r *Reader) peek(what string, off int64, n int) ([]byte, error) {
-	b, err := r.br.Peek(n)
-	if err != nil {
-		return nil, r.readErr(what, off, err)
+// fill makes at least n bytes, n <= len(buf), available in buf[r:w], reading
+// as needed. When it cannot, it returns the error of the stream (io.EOF at
+// its end), and whatever bytes there are stay available.
+func (r *Reader) fill(n int) error {
+	if r.r+n > len(r.buf) {
+		// Move the unread bytes to the front, of a larger buffer until it
+		// reaches bufSize. This is what ends the validity of the Data
+		// handed out before.
+		buf := r.buf
+		if len(buf) < bufSize {
+			buf = make([]byte, min(max(2*len(buf), n), bufSize))
+		}
+		r.base += int64(r.r)
+		r.w = copy(buf, r.buf[r.r:r.w])
+		r.r, r.buf = 0, buf
 	}
-	return b, nil
+	for empty := 0; r.w-r.r < n; {
+		if r.rerr != nil {
+			return r.rerr
+		}
+		m, err := r.in.Read(r.buf[r.w:])
+		r.w += m
+		r.rerr = err
+		if m > 0 {
+			empty = 0
+		} else if empty++; empty == 100 && err == nil {
+			r.rerr = io.ErrNoProgress // a broken io.Reader must not hang us
+		}
+	}
+	return nil
 }
 
-// discard consumes n bytes already returned by peek.
-func (r *Reader) discard(n int) {
-	r.br.Discard(n) // cannot fail: the bytes are buffered
-	r.pos += int64(n)
+// peek returns the next n bytes without consuming them, or the error why the
+// stream does not have them; what and off name the record for that error.
+func (r *Reader) peek(what string, off int64, n int) ([]byte, error) {
+	if r.w-r.r < n {
+		if err := r.fill(n); err != nil {
+			return nil, r.readErr(what, off, err)
+		}
+	}
+	return r.buf[r.r : r.r+n], nil
 }
+
+// atEOF reports whether the stream ended cleanly before the next record.
+func (r *Reader) atEOF() bool { return r.r == r.w && r.fill(1) == io.EOF }
+
+// skip consumes n bytes, however many: they are not kept in memory. It
+// returns the stream's error if it ends first.
+func (r *Reader) skip(n int64) error {
+	for {
+		k := min(n, int64(r.w-r.r))
+		r.r += int(k)
+		if n -= k; n == 0 {
+			return nil
+		}
+		if err := r.fill(1); err != nil {
+			return err
+		}
+	}
+}
+
+// offset is the stream offset of the next unread byte.
+func (r *Reader) offset() int64 { return r.base + int64(r.r) }
 
 // readErr turns a failed read of a record starting at off into an error: the
 // end of the stream there means the file is truncated, a gzip failure means
