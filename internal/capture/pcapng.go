@@ -170,17 +170,17 @@ func (r *Reader) nextPcapng(p *Packet) error {
 			return formatErr(what, off, "trailing length %d does not match block length %d", tl, blen)
 		}
 		if typ == blockIDB {
-			err = r.parseIDB(b, off)
-		} else {
-			err = r.parsePacket(typ, b, off, p)
+			if err := r.parseIDB(b, off); err != nil {
+				return err
+			}
+			r.r += int(blen)
+			continue
 		}
-		if err != nil {
+		if err := r.parsePacket(typ, b, off, p); err != nil {
 			return err
 		}
 		r.r += int(blen)
-		if typ != blockIDB {
-			return nil
-		}
+		return nil
 	}
 }
 
@@ -238,7 +238,7 @@ func (r *Reader) parsePacket(typ uint32, b []byte, off int64, p *Packet) error {
 		}
 		end := 12 + int(caplen)
 		p.Data = b[12:end:end]
-		p.OrigLen = int(orig)
+		p.OrigLen = max(int(orig), int(caplen)) // int(orig) is negative past 2 GiB on 32-bit
 		p.Timestamp = r.lastTS
 		p.Link = ifc.link
 		p.Interface = 0

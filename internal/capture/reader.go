@@ -36,9 +36,14 @@ const (
 // (powers of 10 and of 2) and if_tsoffset.
 //
 // pcapng sections may follow each other in one file; each one starts with no
-// interfaces. A Simple Packet Block belongs to interface 0 of its section and
-// carries no timestamp: it gets the timestamp of the previous packet (0 if
-// there was none), which keeps time monotonic for the flow meter.
+// interfaces, and Packet.Interface is the index of an interface within its
+// section, as in the file. A Simple Packet Block belongs to interface 0 of
+// its section and carries no timestamp: it gets the timestamp of the
+// previous packet (0 if there was none), which keeps time monotonic for the
+// flow meter.
+//
+// Packet.OrigLen is never less than len(Packet.Data): a record claiming a
+// shorter original length gets the captured one.
 //
 // Limits: a record may capture at most 256 KiB, and a pcapng block that is
 // parsed (interface descriptions and packets) may be at most 1 MiB; other

@@ -343,6 +343,23 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
+		empty := filepath.Join(dir, "empty")
+		if err := os.WriteFile(empty, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(empty)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		stdin := os.Stdin
+		os.Stdin = f
+		_, err = Open("-")
+		os.Stdin = stdin
+		if !errors.Is(err, ErrFormat) || !strings.HasPrefix(err.Error(), "stdin: empty input") {
+			t.Errorf("empty stdin: %v", err)
+		}
+
 		if _, err := Open(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("missing file: %v", err)
 		}
@@ -350,7 +367,7 @@ func TestOpen(t *testing.T) {
 		if err := os.WriteFile(path, []byte("flow notes\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Open(path)
+		_, err = Open(path)
 		if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), path) {
 			t.Errorf("text file: %v", err)
 		}
@@ -448,6 +465,10 @@ func TestErrors(t *testing.T) {
 			"captured length 262145 exceeds 262144", false},
 		{"short packet block", withIDB(func(w *ngWriter) { w.block(blockEPB, make([]byte, 16)) }), 0,
 			"packet block of 28 bytes is too short", false},
+		{"short simple packet block", withIDB(func(w *ngWriter) { w.block(blockSPB) }), 0,
+			"simple packet block of 12 bytes is too short", false},
+		{"simple packet too large", withIDB(func(w *ngWriter) { w.spb(maxCaplen+4, make([]byte, maxCaplen+4)) }), 0,
+			"captured length 262148 exceeds 262144", false},
 		{"short interface block", ng(func(w *ngWriter) { w.block(blockIDB, w.u32(1)) }), 0,
 			"pcapng interface description at offset 28: block of 16 bytes is too short", false},
 		{"option overruns interface block", ng(func(w *ngWriter) { w.block(blockIDB, w.u32(1), w.u32(0), w.u16(9), w.u16(40)) }), 0,
@@ -559,14 +580,28 @@ func TestErrorsStick(t *testing.T) {
 	}
 }
 
+// stuckReader returns nothing, forever, without an error.
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
 // TestIOError checks that a failing source is not mistaken for bad data.
 func TestIOError(t *testing.T) {
 	pcap, _, _ := pcapFixture(t)
 	broken := errors.New("disk on fire")
-	rd := io.MultiReader(bytes.NewReader(pcap[:60]), iotest.ErrReader(broken))
-	n, err := readToEnd(rd)
-	if !errors.Is(err, broken) || errors.Is(err, ErrFormat) || n != 0 {
-		t.Errorf("after %d packets: %v; want the I/O error, not ErrFormat", n, err)
+	tests := []struct {
+		name string
+		rd   io.Reader
+		want error
+	}{
+		{"read error", io.MultiReader(bytes.NewReader(pcap[:60]), iotest.ErrReader(broken)), broken},
+		{"no progress", io.MultiReader(bytes.NewReader(pcap[:60]), stuckReader{}), io.ErrNoProgress},
+	}
+	for _, tt := range tests {
+		n, err := readToEnd(tt.rd)
+		if !errors.Is(err, tt.want) || errors.Is(err, ErrFormat) || n != 0 {
+			t.Errorf("%s: after %d packets: %v; want %v, not ErrFormat", tt.name, n, err, tt.want)
+		}
 	}
 }
 
