@@ -1,0 +1,139 @@
+package gbdt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/ml/tree"
+)
+
+// ModelVersion is the version of the Model layout this package writes and
+// reads.
+const ModelVersion = 1
+
+// Model is a trained booster as plain data: it round-trips through
+// encoding/json and holds no code. Trees are round-major: tree r*Outputs+c
+// adds to the margin of output c in round r. A binary model has one output,
+// the log-odds of class 1; a multiclass model one per class, turned into
+// probabilities by softmax. Call Validate on a decoded model before use.
+type Model struct {
+	Version   int         `json:"version"`
+	Features  int         `json:"features"`
+	Classes   int         `json:"classes"`
+	Outputs   int         `json:"outputs"`
+	Rounds    int         `json:"rounds"`
+	BaseScore []float64   `json:"base_score"`
+	Bins      tree.Bins   `json:"bins"`
+	Trees     []tree.Tree `json:"trees"`
+	Options   Options     `json:"options"`
+}
+
+var _ ml.Classifier = (*Model)(nil)
+
+// NumClasses implements ml.Classifier.
+func (m *Model) NumClasses() int { return m.Classes }
+
+// NumFeatures implements ml.Classifier.
+func (m *Model) NumFeatures() int { return m.Features }
+
+// Validate checks that m is self-consistent, so that prediction cannot
+// index out of range: known version, outputs matching classes, finite base
+// scores, valid bins over Features features, Rounds×Outputs trees of one
+// output each, every split on a feature < Features at one of its cuts.
+func (m *Model) Validate() error {
+	switch {
+	case m.Version != ModelVersion:
+		return fmt.Errorf("gbdt model: version %d, this build reads %d", m.Version, ModelVersion)
+	case m.Features < 1:
+		return fmt.Errorf("gbdt model: %d features", m.Features)
+	case m.Classes < 2:
+		return fmt.Errorf("gbdt model: %d classes", m.Classes)
+	case m.Classes == 2 && m.Outputs != 1, m.Classes > 2 && m.Outputs != m.Classes:
+		return fmt.Errorf("gbdt model: %d outputs for %d classes", m.Outputs, m.Classes)
+	case len(m.BaseScore) != m.Outputs:
+		return fmt.Errorf("gbdt model: %d base scores for %d outputs", len(m.BaseScore), m.Outputs)
+	case len(m.Bins.Cuts) != m.Features:
+		return fmt.Errorf("gbdt model: bins for %d features, model has %d", len(m.Bins.Cuts), m.Features)
+	case m.Rounds < 0 || len(m.Trees) != m.Rounds*m.Outputs:
+		return fmt.Errorf("gbdt model: %d trees for %d rounds × %d outputs", len(m.Trees), m.Rounds, m.Outputs)
+	}
+	for i, v := range m.BaseScore {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("gbdt model: base score %d is %v", i, v)
+		}
+	}
+	if err := m.Bins.Validate(); err != nil {
+		return fmt.Errorf("gbdt model: %w", err)
+	}
+	for i := range m.Trees {
+		if err := m.Trees[i].Validate(m.Features, 1, &m.Bins); err != nil {
+			return fmt.Errorf("gbdt model: tree %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// PredictProba implements ml.Classifier. x must hold Features values.
+func (m *Model) PredictProba(x []float64, out []float64) {
+	var buf [16]float64
+	var margin []float64
+	if m.Outputs <= len(buf) {
+		margin = buf[:m.Outputs]
+	} else {
+		margin = make([]float64, m.Outputs)
+	}
+	copy(margin, m.BaseScore)
+	for i := range m.Trees {
+		t := &m.Trees[i]
+		margin[i%m.Outputs] += t.Values[t.Leaf(x)]
+	}
+	probs(margin, out)
+}
+
+// predictBlock is the number of rows scored together: every tree is walked
+// for the whole block while its nodes are in cache.
+const predictBlock = 64
+
+// PredictProbaBatch writes the class probabilities of every row of X to
+// out (X.Rows × Classes, row-major), using up to threads goroutines (0
+// means GOMAXPROCS).
+func (m *Model) PredictProbaBatch(X *ml.Matrix, out []float64, threads int) error {
+	if X.Cols != m.Features {
+		return fmt.Errorf("gbdt: matrix has %d columns, model %d features", X.Cols, m.Features)
+	}
+	if len(out) != X.Rows*m.Classes {
+		return fmt.Errorf("gbdt: output has %d values, want %d", len(out), X.Rows*m.Classes)
+	}
+	k := m.Outputs
+	blocks := (X.Rows + predictBlock - 1) / predictBlock
+	tree.ParallelChunks(blocks, threads, func(_, lo, hi int) {
+		margin := make([]float64, predictBlock*k)
+		for bl := lo; bl < hi; bl++ {
+			r0 := bl * predictBlock
+			n := min(predictBlock, X.Rows-r0)
+			for j := range n {
+				copy(margin[j*k:(j+1)*k], m.BaseScore)
+			}
+			for i := range m.Trees {
+				t := &m.Trees[i]
+				c := i % k
+				for j := range n {
+					r := r0 + j
+					margin[j*k+c] += t.Values[t.Leaf(X.Data[r*X.Cols:(r+1)*X.Cols])]
+				}
+			}
+			for j := range n {
+				r := r0 + j
+				probs(margin[j*k:(j+1)*k], out[r*m.Classes:(r+1)*m.Classes])
+			}
+		}
+	})
+	return nil
+}
+
+// Importance returns, per feature, the total split gain and the number of
+// splits over all trees.
+func (m *Model) Importance() (gain, splits []float64) {
+	return tree.Importance(m.Trees, m.Features)
+}

@@ -1,0 +1,275 @@
+package tree
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+
+	"github.com/flowguard/flowguard/internal/ml"
+)
+
+// MaxBins is the largest number of value bins per feature: with the
+// missing-value code after them every bin fits in a uint8.
+const MaxBins = 255
+
+// Bins is the fitted quantisation of every feature. It is plain data so a
+// model can carry it: Cuts[f] holds the ascending, finite cut points of
+// feature f. A value v is in bin i when Cuts[f][i-1] < v <= Cuts[f][i], so
+// feature f has len(Cuts[f])+1 value bins, and NaN has the code
+// len(Cuts[f])+1.
+type Bins struct {
+	Cuts [][]float64 `json:"cuts"`
+}
+
+// BinOptions configures FitBins.
+type BinOptions struct {
+	// MaxBins is the number of value bins per feature, 2..255; 0 means 255.
+	MaxBins int
+	// SampleRows bounds the rows sorted to find cut points; 0 means
+	// 200,000. Smaller inputs are used whole.
+	SampleRows int
+	// Seed drives the row sample.
+	Seed uint64
+	// Threads bounds the goroutines; 0 means GOMAXPROCS.
+	Threads int
+}
+
+func threadsOr(n int) int {
+	if n <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return n
+}
+
+// FitBins finds cut points for every column of X from the given rows (nil
+// means all rows).
+func FitBins(X *ml.Matrix, rows []int, opt BinOptions) (*Bins, error) {
+	maxBins := opt.MaxBins
+	if maxBins == 0 {
+		maxBins = MaxBins
+	}
+	if maxBins < 2 || maxBins > MaxBins {
+		return nil, fmt.Errorf("tree: MaxBins %d outside [2, %d]", maxBins, MaxBins)
+	}
+	if X == nil || len(X.Data) != X.Rows*X.Cols {
+		return nil, fmt.Errorf("tree: malformed feature matrix")
+	}
+	sampleRows := opt.SampleRows
+	if sampleRows <= 0 {
+		sampleRows = 200_000
+	}
+	if rows == nil {
+		rows = make([]int, X.Rows)
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	for _, r := range rows {
+		if r < 0 || r >= X.Rows {
+			return nil, fmt.Errorf("tree: row %d outside the %d-row matrix", r, X.Rows)
+		}
+	}
+	sample := rows
+	if len(rows) > sampleRows {
+		// Partial Fisher–Yates on a copy, then sorted so that each
+		// column is read in memory order.
+		sample = slices.Clone(rows)
+		rng := rand.New(rand.NewPCG(opt.Seed, 0x62696e73))
+		for i := 0; i < sampleRows; i++ {
+			j := i + rng.IntN(len(sample)-i)
+			sample[i], sample[j] = sample[j], sample[i]
+		}
+		sample = sample[:sampleRows]
+		slices.Sort(sample)
+	}
+	b := &Bins{Cuts: make([][]float64, X.Cols)}
+	parallelFor(X.Cols, threadsOr(opt.Threads), func(lo, hi int) {
+		vals := make([]float64, 0, len(sample))
+		for f := lo; f < hi; f++ {
+			vals = vals[:0]
+			for _, r := range sample {
+				if v := X.Data[r*X.Cols+f]; !math.IsNaN(v) {
+					vals = append(vals, v)
+				}
+			}
+			slices.Sort(vals)
+			b.Cuts[f] = cutPoints(vals, maxBins)
+		}
+	})
+	return b, nil
+}
+
+// cutPoints returns at most maxBins-1 cuts for the sorted values.
+func cutPoints(vals []float64, maxBins int) []float64 {
+	if len(vals) == 0 {
+		return []float64{}
+	}
+	// Distinct values and their counts.
+	type run struct {
+		v float64
+		n int
+	}
+	var runs []run
+	for _, v := range vals {
+		if k := len(runs); k > 0 && runs[k-1].v == v {
+			runs[k-1].n++
+		} else {
+			runs = append(runs, run{v, 1})
+		}
+	}
+	cuts := make([]float64, 0, min(len(runs), maxBins)-1)
+	if len(runs) <= maxBins {
+		for i := 1; i < len(runs); i++ {
+			if c, ok := cutBetween(runs[i-1].v, runs[i].v); ok {
+				cuts = append(cuts, c)
+			}
+		}
+		return cuts
+	}
+	// Greedy equal-count bins: each bin takes values until it holds its
+	// share of the rows still unassigned, so a heavy value ends a bin on
+	// its own and the light tail is spread over the remaining bins.
+	remaining := len(vals)
+	binsLeft := maxBins
+	acc := 0
+	for i := 0; i < len(runs)-1 && binsLeft > 1; i++ {
+		acc += runs[i].n
+		target := float64(remaining) / float64(binsLeft)
+		// Close the bin when it is full, or when adding the next value
+		// would overshoot the share by more than stopping here
+		// undershoots it.
+		if float64(acc) >= target || float64(acc+runs[i+1].n)-target > target-float64(acc) {
+			if c, ok := cutBetween(runs[i].v, runs[i+1].v); ok {
+				cuts = append(cuts, c)
+				remaining -= acc
+				binsLeft--
+				acc = 0
+			}
+		}
+	}
+	return cuts
+}
+
+// cutBetween returns a finite c with a <= c < b, for a < b.
+func cutBetween(a, b float64) (float64, bool) {
+	c := a/2 + b/2
+	if c >= b {
+		c = a
+	}
+	if math.IsInf(c, 0) || math.IsNaN(c) {
+		switch {
+		case !math.IsInf(a, 0):
+			c = a
+		case b > -math.MaxFloat64:
+			c = -math.MaxFloat64
+		default:
+			return 0, false
+		}
+	}
+	return c, a <= c && c < b
+}
+
+// NumFeatures is the number of features the bins were fitted on.
+func (b *Bins) NumFeatures() int { return len(b.Cuts) }
+
+// NumBins is the number of value bins of feature f; NaN has the code
+// NumBins(f).
+func (b *Bins) NumBins(f int) int { return len(b.Cuts[f]) + 1 }
+
+// Bin returns the bin code of v for feature f.
+func (b *Bins) Bin(f int, v float64) uint8 {
+	cuts := b.Cuts[f]
+	if v != v {
+		return uint8(len(cuts) + 1)
+	}
+	return uint8(searchCuts(cuts, v))
+}
+
+// searchCuts returns the number of cuts strictly below v: the first i with
+// v <= cuts[i]. The loop halves a window of fixed length with no data-
+// dependent branch, which is faster than sort.Search on 255 entries.
+func searchCuts(cuts []float64, v float64) int {
+	lo, n := 0, len(cuts)
+	for n > 0 {
+		half := n >> 1
+		if cuts[lo+half] < v {
+			lo += half + 1
+			n -= half + 1
+		} else {
+			n = half
+		}
+	}
+	return lo
+}
+
+// Validate reports whether b is usable: at most 255 value bins per feature,
+// cuts finite and strictly ascending.
+func (b *Bins) Validate() error {
+	if b == nil {
+		return fmt.Errorf("tree: no bins")
+	}
+	for f, cuts := range b.Cuts {
+		if len(cuts) > MaxBins-1 {
+			return fmt.Errorf("tree: feature %d has %d cuts, at most %d allowed", f, len(cuts), MaxBins-1)
+		}
+		for i, c := range cuts {
+			if math.IsNaN(c) || math.IsInf(c, 0) {
+				return fmt.Errorf("tree: feature %d cut %d is %v", f, i, c)
+			}
+			if i > 0 && !(cuts[i-1] < c) {
+				return fmt.Errorf("tree: feature %d cuts not ascending at %d", f, i)
+			}
+		}
+	}
+	return nil
+}
+
+// Binned is a column-major matrix of bin codes: column f is
+// Data[f*Rows:(f+1)*Rows], so a histogram pass over one feature reads
+// one contiguous byte run.
+type Binned struct {
+	Rows, Cols int
+	Data       []uint8
+	// Missing[f] is the code of NaN in column f.
+	Missing []uint8
+}
+
+// Col returns the bin codes of feature f.
+func (m *Binned) Col(f int) []uint8 { return m.Data[f*m.Rows : (f+1)*m.Rows] }
+
+// Transform bins every row of X.
+func (b *Bins) Transform(X *ml.Matrix, threads int) (*Binned, error) {
+	if X.Cols != len(b.Cuts) {
+		return nil, fmt.Errorf("tree: matrix has %d columns, bins were fitted on %d", X.Cols, len(b.Cuts))
+	}
+	m := &Binned{Rows: X.Rows, Cols: X.Cols, Data: make([]uint8, X.Rows*X.Cols), Missing: make([]uint8, X.Cols)}
+	for f, cuts := range b.Cuts {
+		m.Missing[f] = uint8(len(cuts) + 1)
+	}
+	// Work is split by row blocks, each writing every column, so the
+	// row-major input is read once in order.
+	// Within a chunk, rows go in blocks small enough that the block of
+	// input stays in cache while every column is filled.
+	const block = 256
+	parallelFor(X.Rows, threadsOr(threads), func(lo, hi int) {
+		for b0 := lo; b0 < hi; b0 += block {
+			b1 := min(b0+block, hi)
+			for f := 0; f < X.Cols; f++ {
+				cuts := b.Cuts[f]
+				missing := uint8(len(cuts) + 1)
+				col := m.Data[f*X.Rows : (f+1)*X.Rows]
+				for r := b0; r < b1; r++ {
+					v := X.Data[r*X.Cols+f]
+					if v != v {
+						col[r] = missing
+					} else {
+						col[r] = uint8(searchCuts(cuts, v))
+					}
+				}
+			}
+		}
+	})
+	return m, nil
+}

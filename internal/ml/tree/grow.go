@@ -1,0 +1,658 @@
+package tree
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+)
+
+// Params configures tree growth. The zero value of an optional field means
+// "no limit" or "all".
+type Params struct {
+	// Outputs is K, the number of gradients per row and values per leaf.
+	Outputs int
+	// SharedHessian says every row has one hessian for all K outputs
+	// (gradient layout g_0..g_{K-1}, h) instead of K (g_0..g_{K-1},
+	// h_0..h_{K-1}).
+	SharedHessian bool
+	// MaxDepth bounds the depth (root = 0); 0 means unlimited.
+	MaxDepth int
+	// MaxLeaves bounds the number of leaves; 0 means unlimited.
+	MaxLeaves int
+	// LeafWise grows the leaf of largest gain first instead of level by
+	// level.
+	LeafWise bool
+	// Lambda is the L2 penalty on leaf values.
+	Lambda float64
+	// Gamma is the smallest gain a split must exceed.
+	Gamma float64
+	// MinChildWeight is the smallest hessian sum a child may have (for K
+	// separate hessians, their sum).
+	MinChildWeight float64
+	// ColsampleByTree, ByLevel and ByNode are the fractions of features
+	// drawn per tree, per depth from the tree's draw and per node from the
+	// level's draw; 0 means 1. Per-level or per-node sampling turns
+	// histogram subtraction off, since children then need features their
+	// parent did not build.
+	ColsampleByTree, ColsampleByLevel, ColsampleByNode float64
+	// RandomSplits draws one random cut per candidate feature (extra
+	// trees) instead of searching every bin.
+	RandomSplits bool
+	// Scale multiplies leaf values (the learning rate); 0 means 1.
+	Scale float64
+	// Threads bounds the goroutines used per tree; 0 means GOMAXPROCS.
+	Threads int
+}
+
+// Grower grows trees over one binned matrix. It owns every buffer a tree
+// needs and reuses them from tree to tree; it is not safe for concurrent
+// use, so parallel tree builders each take their own.
+type Grower struct {
+	data    *Binned
+	bins    *Bins
+	p       Params
+	k       int  // outputs
+	stride  int  // floats per row in gh and per bin in a histogram
+	shared  bool // one hessian slot
+	threads int
+
+	off     []int   // first bin of feature f in a histogram
+	histLen int     // floats in a full histogram
+	usable  []int32 // features with at least two value bins
+
+	rows, scratch []int32
+	ogh           []float64 // gradients in the order of rows
+	gh            []float64 // this tree's gradients, by row index
+
+	pool    [][]float64 // free histograms
+	held    int         // histograms kept by open leaves
+	maxHeld int
+
+	pend     []pending // one per node, same index
+	nodes    []Node
+	gains    []float64
+	arena    []float64 // node sums and best-split left sums
+	featBuf  []int32   // per-node feature draws
+	treeFeat []int32
+	level    [][]int32 // per-depth draws
+	levelSet []bool
+	rnd      []uint64 // random cut draws of extra trees, per node and feature
+	queue    []int32
+	leafNode []int32 // node of each leaf of the last tree
+	workers  []worker
+	rng      *rand.Rand
+	tmpFeat  []int32
+}
+
+// pending is the growth state of one node.
+type pending struct {
+	start, end int
+	depth      int
+	sum        int // offset of the node's stride sums in arena
+	hist       []float64
+	feats      []int32 // candidate features
+	best       split
+	rnd        int // offset in Grower.rnd of the node's random cuts
+}
+
+// split is the best split found for a node.
+type split struct {
+	ok          bool
+	gain        float64
+	feature     int32
+	bin         uint8
+	defaultLeft bool
+	left        int // offset of the left child's sums in arena
+}
+
+// worker is one goroutine's scratch for split search.
+type worker struct {
+	acc, l, r, l2 []float64
+	best          [2]split
+	left          [2][]float64
+}
+
+// NewGrower prepares a grower for data binned with bins.
+func NewGrower(data *Binned, bins *Bins, p Params) (*Grower, error) {
+	if p.Outputs < 1 {
+		return nil, fmt.Errorf("tree: %d outputs", p.Outputs)
+	}
+	if data.Cols != len(bins.Cuts) {
+		return nil, fmt.Errorf("tree: binned data has %d columns, bins %d", data.Cols, len(bins.Cuts))
+	}
+	for _, f := range []float64{p.ColsampleByTree, p.ColsampleByLevel, p.ColsampleByNode} {
+		if f < 0 || f > 1 || math.IsNaN(f) {
+			return nil, fmt.Errorf("tree: column sample fraction %v outside [0, 1]", f)
+		}
+	}
+	if p.Lambda < 0 || p.Gamma < 0 || p.MinChildWeight < 0 || p.MaxDepth < 0 || p.MaxLeaves < 0 || p.MaxLeaves == 1 {
+		return nil, fmt.Errorf("tree: negative lambda, gamma, min child weight, depth or leaves, or one leaf")
+	}
+	g := &Grower{data: data, bins: bins, p: p, k: p.Outputs, shared: p.SharedHessian}
+	g.stride = 2 * g.k
+	if g.shared {
+		g.stride = g.k + 1
+	}
+	if g.p.Scale == 0 {
+		g.p.Scale = 1
+	}
+	g.off = make([]int, data.Cols+1)
+	for f := range data.Cols {
+		nb := bins.NumBins(f)
+		g.off[f+1] = g.off[f] + nb + 1
+		if nb > 1 {
+			g.usable = append(g.usable, int32(f))
+		}
+	}
+	g.histLen = g.off[data.Cols] * g.stride
+	// Open leaves keep their histogram only up to about 1 GiB; past it a
+	// split builds both children instead of subtracting.
+	g.maxHeld = max(4, (1<<30)/(8*max(1, g.histLen)))
+	g.SetThreads(p.Threads)
+	return g, nil
+}
+
+// SetThreads changes the goroutines used per tree; 0 means GOMAXPROCS.
+func (g *Grower) SetThreads(n int) {
+	g.threads = threadsOr(n)
+	for len(g.workers) < g.threads {
+		w := worker{acc: make([]float64, g.stride), l: make([]float64, g.stride), r: make([]float64, g.stride), l2: make([]float64, g.stride)}
+		w.left[0] = make([]float64, g.stride)
+		w.left[1] = make([]float64, g.stride)
+		g.workers = append(g.workers, w)
+	}
+}
+
+// Stride is the number of floats per row Grow expects in gh.
+func (g *Grower) Stride() int { return g.stride }
+
+// Grow grows one tree. gh holds Stride() gradient statistics per row of
+// the binned matrix (rows outside the given ones are never read); rows
+// lists the rows to fit, ascending, repeats allowed (a bootstrap). rng
+// drives feature sampling and random splits and may be nil when neither is
+// on.
+func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error) {
+	if len(gh) < g.data.Rows*g.stride {
+		return nil, fmt.Errorf("tree: %d gradient values for %d rows × %d", len(gh), g.data.Rows, g.stride)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("tree: no rows to grow on")
+	}
+	needRNG := g.p.RandomSplits || (g.p.ColsampleByTree > 0 && g.p.ColsampleByTree < 1) ||
+		(g.p.ColsampleByLevel > 0 && g.p.ColsampleByLevel < 1) || (g.p.ColsampleByNode > 0 && g.p.ColsampleByNode < 1)
+	if needRNG && rng == nil {
+		return nil, fmt.Errorf("tree: sampling or random splits need a random source")
+	}
+	g.gh, g.rng = gh, rng
+	n := len(rows)
+	if cap(g.rows) < n {
+		g.rows = make([]int32, n)
+		g.scratch = make([]int32, n)
+		g.ogh = make([]float64, n*g.stride)
+	}
+	g.rows, g.scratch, g.ogh = g.rows[:n], g.scratch[:n], g.ogh[:n*g.stride]
+	copy(g.rows, rows)
+	g.pend, g.nodes, g.gains, g.arena, g.featBuf, g.queue = g.pend[:0], g.nodes[:0], g.gains[:0], g.arena[:0], g.featBuf[:0], g.queue[:0]
+	clear(g.levelSet)
+	g.rnd = g.rnd[:0]
+	g.held = 0
+
+	g.treeFeat = g.draw(g.treeFeat[:0], g.usable, g.p.ColsampleByTree)
+
+	// Root.
+	sum := g.alloc()
+	for _, r := range g.rows {
+		src := gh[int(r)*g.stride : int(r)*g.stride+g.stride]
+		for k, v := range src {
+			g.arena[sum+k] += v
+		}
+	}
+	g.newNode(0, n, 0, sum)
+	g.evaluate([]int32{0}, nil)
+	g.enqueue(0)
+
+	leaves := 1
+	for len(g.queue) > 0 && (g.p.MaxLeaves == 0 || leaves < g.p.MaxLeaves) {
+		g.expand(g.next())
+		leaves++
+	}
+	// Histograms of leaves that were never expanded go back to the pool.
+	for i := range g.pend {
+		if g.pend[i].hist != nil {
+			g.release(&g.pend[i])
+		}
+	}
+	return g.finish(), nil
+}
+
+// alloc reserves stride zeroed floats in the arena and returns their offset.
+func (g *Grower) alloc() int {
+	o := len(g.arena)
+	for range g.stride {
+		g.arena = append(g.arena, 0)
+	}
+	return o
+}
+
+func (g *Grower) newNode(start, end, depth, sum int) int32 {
+	g.pend = append(g.pend, pending{start: start, end: end, depth: depth, sum: sum})
+	g.nodes = append(g.nodes, Node{Feature: -1})
+	g.gains = append(g.gains, 0)
+	return int32(len(g.nodes) - 1)
+}
+
+// draw appends to dst a sorted random fraction of from (all of it when
+// frac is 0 or 1), at least one feature.
+func (g *Grower) draw(dst, from []int32, frac float64) []int32 {
+	if frac == 0 || frac >= 1 || len(from) == 0 {
+		return append(dst, from...)
+	}
+	k := max(1, int(frac*float64(len(from))+1e-9))
+	g.tmpFeat = append(g.tmpFeat[:0], from...)
+	for i := 0; i < k; i++ {
+		j := i + g.rng.IntN(len(g.tmpFeat)-i)
+		g.tmpFeat[i], g.tmpFeat[j] = g.tmpFeat[j], g.tmpFeat[i]
+	}
+	start := len(dst)
+	dst = append(dst, g.tmpFeat[:k]...)
+	slices.Sort(dst[start:])
+	return dst
+}
+
+// subtracting reports whether children reuse their parent's histogram:
+// only when every node of the tree considers the same features.
+func (g *Grower) subtracting() bool {
+	return (g.p.ColsampleByLevel == 0 || g.p.ColsampleByLevel >= 1) && (g.p.ColsampleByNode == 0 || g.p.ColsampleByNode >= 1)
+}
+
+// candidates draws the features node i may split on.
+func (g *Grower) candidates(i int32) []int32 {
+	d := g.pend[i].depth
+	for len(g.level) <= d {
+		g.level = append(g.level, nil)
+		g.levelSet = append(g.levelSet, false)
+	}
+	if !g.levelSet[d] {
+		g.level[d] = g.draw(g.level[d][:0], g.treeFeat, g.p.ColsampleByLevel)
+		g.levelSet[d] = true
+	}
+	if g.p.ColsampleByNode == 0 || g.p.ColsampleByNode >= 1 {
+		return g.level[d]
+	}
+	start := len(g.featBuf)
+	g.featBuf = g.draw(g.featBuf, g.level[d], g.p.ColsampleByNode)
+	// The buffer may move on a later append; hand out a copy-free view
+	// that stays valid by capping it.
+	return g.featBuf[start:len(g.featBuf):len(g.featBuf)]
+}
+
+func (g *Grower) weight(s []float64) float64 {
+	if g.shared {
+		return s[g.k]
+	}
+	w := 0.0
+	for _, h := range s[g.k:] {
+		w += h
+	}
+	return w
+}
+
+// splittable reports whether node i may be split at all.
+func (g *Grower) splittable(i int32) bool {
+	p := &g.pend[i]
+	if g.p.MaxDepth > 0 && p.depth >= g.p.MaxDepth {
+		return false
+	}
+	if p.end-p.start < 2 {
+		return false
+	}
+	w := g.weight(g.arena[p.sum : p.sum+g.stride])
+	return w > 0 && w >= 2*g.p.MinChildWeight
+}
+
+func (g *Grower) getHist() []float64 {
+	if n := len(g.pool); n > 0 {
+		h := g.pool[n-1]
+		g.pool = g.pool[:n-1]
+		return h
+	}
+	return make([]float64, g.histLen)
+}
+
+func (g *Grower) release(p *pending) {
+	g.pool = append(g.pool, p.hist)
+	p.hist = nil
+}
+
+// enqueue makes node i a candidate for expansion if it has a split.
+func (g *Grower) enqueue(i int32) {
+	if !g.pend[i].best.ok {
+		return
+	}
+	g.queue = append(g.queue, i)
+	if g.p.LeafWise {
+		// Sift up on gain, ties to the lower node index.
+		c := len(g.queue) - 1
+		for c > 0 {
+			par := (c - 1) / 2
+			if !g.before(g.queue[c], g.queue[par]) {
+				break
+			}
+			g.queue[c], g.queue[par] = g.queue[par], g.queue[c]
+			c = par
+		}
+	}
+}
+
+func (g *Grower) before(a, b int32) bool {
+	ga, gb := g.pend[a].best.gain, g.pend[b].best.gain
+	return ga > gb || (ga == gb && a < b)
+}
+
+// next removes and returns the next node to expand: the oldest
+// (depth-wise) or the one of largest gain (leaf-wise).
+func (g *Grower) next() int32 {
+	top := g.queue[0]
+	if !g.p.LeafWise {
+		g.queue = g.queue[1:]
+		return top
+	}
+	last := len(g.queue) - 1
+	g.queue[0] = g.queue[last]
+	g.queue = g.queue[:last]
+	c := 0
+	for {
+		l, r, m := 2*c+1, 2*c+2, c
+		if l < last && g.before(g.queue[l], g.queue[m]) {
+			m = l
+		}
+		if r < last && g.before(g.queue[r], g.queue[m]) {
+			m = r
+		}
+		if m == c {
+			return top
+		}
+		g.queue[c], g.queue[m] = g.queue[m], g.queue[c]
+		c = m
+	}
+}
+
+// expand applies node i's best split and evaluates its two children.
+func (g *Grower) expand(i int32) {
+	p := g.pend[i]
+	s := p.best
+	mid := g.partition(p.start, p.end, s.feature, s.bin, s.defaultLeft)
+	right := g.alloc()
+	for k := range g.stride {
+		g.arena[right+k] = g.arena[p.sum+k] - g.arena[s.left+k]
+	}
+	li := g.newNode(p.start, mid, p.depth+1, s.left)
+	ri := g.newNode(mid, p.end, p.depth+1, right)
+	g.nodes[i] = Node{Feature: s.feature, Left: li, Right: ri, Threshold: g.bins.Cuts[s.feature][s.bin], Bin: s.bin, DefaultLeft: s.defaultLeft}
+	g.gains[i] = s.gain
+	g.pend[i].hist = nil // handed to a child or released in evaluate
+	g.evaluate([]int32{li, ri}, p.hist)
+	g.enqueue(li)
+	g.enqueue(ri)
+}
+
+// partition reorders rows[start:end] so the rows going left come first,
+// keeping both sides in ascending order, and returns the first right row.
+func (g *Grower) partition(start, end int, f int32, bin uint8, defaultLeft bool) int {
+	col := g.data.Col(int(f))
+	missing := g.data.Missing[f]
+	rows := g.rows[start:end]
+	nl, nr := 0, 0
+	for _, r := range rows {
+		b := col[r]
+		if b <= bin || (b == missing && defaultLeft) {
+			rows[nl] = r
+			nl++
+		} else {
+			g.scratch[nr] = r
+			nr++
+		}
+	}
+	copy(rows[nl:], g.scratch[:nr])
+	return start + nl
+}
+
+// gather copies the gradients of rows[start:end] into ogh at the same
+// positions, so histogram passes read them sequentially.
+func (g *Grower) gather(start, end int) {
+	s := g.stride
+	if s == 2 {
+		og := g.ogh[2*start : 2*end]
+		for j, r := range g.rows[start:end] {
+			og[2*j] = g.gh[2*r]
+			og[2*j+1] = g.gh[2*r+1]
+		}
+		return
+	}
+	for j, r := range g.rows[start:end] {
+		copy(g.ogh[(start+j)*s:(start+j+1)*s], g.gh[int(r)*s:int(r)*s+s])
+	}
+}
+
+// evaluate gives each of the nodes (the root, or two siblings) a histogram
+// and its best split. parent is the siblings' parent histogram, or nil.
+func (g *Grower) evaluate(kids []int32, parent []float64) {
+	sub := g.subtracting()
+	var want [2]bool
+	wanted := false
+	for c, i := range kids {
+		want[c] = g.splittable(i)
+		if want[c] {
+			g.pend[i].feats = g.candidates(i)
+			want[c] = len(g.pend[i].feats) > 0
+			wanted = wanted || want[c]
+		}
+	}
+	if !wanted {
+		if parent != nil {
+			g.pool = append(g.pool, parent)
+		}
+		return
+	}
+	// Decide what to build: with subtraction, the smaller child from rows
+	// and the larger as parent minus smaller (in the parent's buffer);
+	// otherwise each wanted child from rows, over its own candidates.
+	var build [2]bool
+	derive := -1
+	if sub && parent != nil && len(kids) == 2 {
+		small := 0
+		if g.pend[kids[1]].end-g.pend[kids[1]].start < g.pend[kids[0]].end-g.pend[kids[0]].start {
+			small = 1
+		}
+		build[small] = true
+		derive = 1 - small
+		g.pend[kids[derive]].hist = parent
+	} else {
+		if parent != nil {
+			g.pool = append(g.pool, parent)
+		}
+		for c := range kids {
+			build[c] = want[c]
+		}
+	}
+	work := 0
+	for c, i := range kids {
+		if build[c] {
+			p := &g.pend[i]
+			p.hist = g.getHist()
+			g.gather(p.start, p.end)
+			work += (p.end - p.start) * len(g.buildFeats(i))
+		}
+	}
+	if g.p.RandomSplits {
+		for c, i := range kids {
+			if want[c] {
+				g.drawCuts(i)
+			}
+		}
+	}
+	threads := g.threads
+	if work < 1<<15 {
+		threads = 1
+	}
+	run := func(t, T int) {
+		w := &g.workers[t]
+		for c, i := range kids {
+			if build[c] {
+				g.buildHist(i, chunk(g.buildFeats(i), t, T))
+			}
+		}
+		if derive >= 0 {
+			small, big := &g.pend[kids[1-derive]], &g.pend[kids[derive]]
+			for _, f := range chunk(g.treeFeat, t, T) {
+				lo, hi := g.off[f]*g.stride, g.off[f+1]*g.stride
+				bh, sh := big.hist[lo:hi], small.hist[lo:hi]
+				for j := range bh {
+					bh[j] -= sh[j]
+				}
+			}
+		}
+		for c, i := range kids {
+			w.best[c] = split{}
+			if want[c] {
+				n := len(g.pend[i].feats)
+				g.searchNode(w, c, i, t*n/T, (t+1)*n/T)
+			}
+		}
+	}
+	if threads == 1 {
+		run(0, 1)
+	} else {
+		var wg sync.WaitGroup
+		for t := range threads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run(t, threads)
+			}()
+		}
+		wg.Wait()
+	}
+	for c, i := range kids {
+		p := &g.pend[i]
+		if want[c] {
+			// Workers hold ascending feature chunks; a strict > keeps the
+			// lowest feature among equal gains whatever the thread count.
+			var best *worker
+			bc := -1
+			for t := range threads {
+				w := &g.workers[t]
+				if w.best[c].ok && (bc < 0 || w.best[c].gain > best.best[c].gain) {
+					best, bc = w, t
+				}
+			}
+			if bc >= 0 {
+				p.best = best.best[c]
+				p.best.left = g.alloc()
+				copy(g.arena[p.best.left:p.best.left+g.stride], best.left[c])
+			}
+		}
+		if p.hist != nil && (!sub || !p.best.ok || g.held >= g.maxHeld) {
+			g.release(p)
+		} else if p.hist != nil {
+			g.held++
+		}
+	}
+}
+
+// buildFeats is the list of features whose histogram node i needs.
+func (g *Grower) buildFeats(i int32) []int32 {
+	if g.subtracting() {
+		return g.treeFeat
+	}
+	return g.pend[i].feats
+}
+
+// chunk returns the t-th of T contiguous parts of fs.
+func chunk(fs []int32, t, T int) []int32 {
+	return fs[t*len(fs)/T : (t+1)*len(fs)/T]
+}
+
+// histBlock is the number of rows whose gradients every feature pass
+// reads before moving on, so they stay in cache across features.
+const histBlock = 4096
+
+// buildHist fills node i's histogram for the given features.
+func (g *Grower) buildHist(i int32, feats []int32) {
+	p := &g.pend[i]
+	s := g.stride
+	for _, f := range feats {
+		clear(p.hist[g.off[f]*s : g.off[f+1]*s])
+	}
+	for b0 := p.start; b0 < p.end; b0 += histBlock {
+		b1 := min(b0+histBlock, p.end)
+		rows := g.rows[b0:b1]
+		og := g.ogh[b0*s : b1*s]
+		for _, f := range feats {
+			h := p.hist[g.off[f]*s : g.off[f+1]*s]
+			col := g.data.Col(int(f))
+			if s == 2 {
+				accumulate2(h, col, rows, og)
+			} else {
+				accumulate(h, col, rows, og, s)
+			}
+		}
+	}
+}
+
+// accumulate2 is the histogram loop for one output: (g, h) per bin.
+func accumulate2(h []float64, col []uint8, rows []int32, og []float64) {
+	og = og[:2*len(rows)]
+	for j, r := range rows {
+		b := int(col[r]) << 1
+		h[b] += og[2*j]
+		h[b+1] += og[2*j+1]
+	}
+}
+
+func accumulate(h []float64, col []uint8, rows []int32, og []float64, s int) {
+	for j, r := range rows {
+		b := int(col[r]) * s
+		dst := h[b : b+s]
+		src := og[j*s : j*s+s]
+		for k := range dst {
+			dst[k] += src[k]
+		}
+	}
+}
+
+// finish turns the grown nodes into a Tree: leaves numbered in node
+// order, values −G/(H+λ)·Scale.
+func (g *Grower) finish() *Tree {
+	t := &Tree{Outputs: g.k, Nodes: slices.Clone(g.nodes), Gain: slices.Clone(g.gains)}
+	g.leafNode = g.leafNode[:0]
+	for i := range t.Nodes {
+		if t.Nodes[i].Feature >= 0 {
+			continue
+		}
+		t.Nodes[i].Leaf = int32(len(g.leafNode))
+		g.leafNode = append(g.leafNode, int32(i))
+		sum := g.arena[g.pend[i].sum : g.pend[i].sum+g.stride]
+		for k := range g.k {
+			h := sum[g.k]
+			if !g.shared {
+				h = sum[g.k+k]
+			}
+			v := 0.0
+			if d := h + g.p.Lambda; d > 0 {
+				v = -sum[k] / d * g.p.Scale
+			}
+			t.Values = append(t.Values, v)
+		}
+	}
+	return t
+}
+
+// LeafRows returns the rows, of those passed to the last Grow, that fell in
+// leaf l of the tree it returned. The slice is valid until the next Grow.
+func (g *Grower) LeafRows(l int32) []int32 {
+	p := &g.pend[g.leafNode[l]]
+	return g.rows[p.start:p.end]
+}
