@@ -84,16 +84,9 @@ func (m *Model) PredictProba(x []float64, out []float64) {
 		margin = make([]float64, m.Outputs)
 	}
 	copy(margin, m.BaseScore)
-	for i := range m.Trees {
-		t := &m.Trees[i]
-		margin[i%m.Outputs] += t.Values[t.Leaf(x)]
-	}
+	tree.SumRow(m.Trees, x, margin)
 	probs(margin, out)
 }
-
-// predictBlock is the number of rows scored together: every tree is walked
-// for the whole block while its nodes are in cache.
-const predictBlock = 64
 
 // PredictProbaBatch writes the class probabilities of every row of X to
 // out (X.Rows × Classes, row-major), using up to threads goroutines (0
@@ -105,29 +98,9 @@ func (m *Model) PredictProbaBatch(X *ml.Matrix, out []float64, threads int) erro
 	if len(out) != X.Rows*m.Classes {
 		return fmt.Errorf("gbdt: output has %d values, want %d", len(out), X.Rows*m.Classes)
 	}
-	k := m.Outputs
-	blocks := (X.Rows + predictBlock - 1) / predictBlock
-	tree.ParallelChunks(blocks, threads, func(_, lo, hi int) {
-		margin := make([]float64, predictBlock*k)
-		for bl := lo; bl < hi; bl++ {
-			r0 := bl * predictBlock
-			n := min(predictBlock, X.Rows-r0)
-			for j := range n {
-				copy(margin[j*k:(j+1)*k], m.BaseScore)
-			}
-			for i := range m.Trees {
-				t := &m.Trees[i]
-				c := i % k
-				for j := range n {
-					r := r0 + j
-					margin[j*k+c] += t.Values[t.Leaf(X.Data[r*X.Cols:(r+1)*X.Cols])]
-				}
-			}
-			for j := range n {
-				r := r0 + j
-				probs(margin[j*k:(j+1)*k], out[r*m.Classes:(r+1)*m.Classes])
-			}
-		}
+	c := m.Classes
+	tree.SumBatch(m.Trees, X, m.BaseScore, threads, func(r int, margin []float64) {
+		probs(margin, out[r*c:(r+1)*c])
 	})
 	return nil
 }

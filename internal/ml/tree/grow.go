@@ -37,6 +37,10 @@ type Params struct {
 	// histogram subtraction off, since children then need features their
 	// parent did not build.
 	ColsampleByTree, ColsampleByLevel, ColsampleByNode float64
+	// NodeFeatures, when > 0, replaces ColsampleByNode by an exact count
+	// of features per node, drawn from the features that are not
+	// constant (scikit-learn's max_features).
+	NodeFeatures int
 	// RandomSplits draws one random cut per candidate feature (extra
 	// trees) instead of searching every bin.
 	RandomSplits bool
@@ -127,7 +131,7 @@ func NewGrower(data *Binned, bins *Bins, p Params) (*Grower, error) {
 			return nil, fmt.Errorf("tree: column sample fraction %v outside [0, 1]", f)
 		}
 	}
-	if p.Lambda < 0 || p.Gamma < 0 || p.MinChildWeight < 0 || p.MaxDepth < 0 || p.MaxLeaves < 0 || p.MaxLeaves == 1 {
+	if p.Lambda < 0 || p.Gamma < 0 || p.MinChildWeight < 0 || p.MaxDepth < 0 || p.MaxLeaves < 0 || p.MaxLeaves == 1 || p.NodeFeatures < 0 {
 		return nil, fmt.Errorf("tree: negative lambda, gamma, min child weight, depth or leaves, or one leaf")
 	}
 	g := &Grower{data: data, bins: bins, p: p, k: p.Outputs, shared: p.SharedHessian}
@@ -180,8 +184,8 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("tree: no rows to grow on")
 	}
-	needRNG := g.p.RandomSplits || (g.p.ColsampleByTree > 0 && g.p.ColsampleByTree < 1) ||
-		(g.p.ColsampleByLevel > 0 && g.p.ColsampleByLevel < 1) || (g.p.ColsampleByNode > 0 && g.p.ColsampleByNode < 1)
+	needRNG := g.p.RandomSplits || g.nodeSampling() ||
+		(g.p.ColsampleByTree > 0 && g.p.ColsampleByTree < 1) || (g.p.ColsampleByLevel > 0 && g.p.ColsampleByLevel < 1)
 	if needRNG && rng == nil {
 		return nil, fmt.Errorf("tree: sampling or random splits need a random source")
 	}
@@ -246,10 +250,18 @@ func (g *Grower) newNode(start, end, depth, sum int) int32 {
 // draw appends to dst a sorted random fraction of from (all of it when
 // frac is 0 or 1), at least one feature.
 func (g *Grower) draw(dst, from []int32, frac float64) []int32 {
-	if frac == 0 || frac >= 1 || len(from) == 0 {
+	if frac == 0 || frac >= 1 {
 		return append(dst, from...)
 	}
-	k := max(1, int(frac*float64(len(from))+1e-9))
+	return g.drawN(dst, from, max(1, int(frac*float64(len(from))+1e-9)))
+}
+
+// drawN appends to dst k features drawn from from without replacement,
+// sorted.
+func (g *Grower) drawN(dst, from []int32, k int) []int32 {
+	if k >= len(from) {
+		return append(dst, from...)
+	}
 	g.tmpFeat = append(g.tmpFeat[:0], from...)
 	for i := 0; i < k; i++ {
 		j := i + g.rng.IntN(len(g.tmpFeat)-i)
@@ -264,7 +276,14 @@ func (g *Grower) draw(dst, from []int32, frac float64) []int32 {
 // subtracting reports whether children reuse their parent's histogram:
 // only when every node of the tree considers the same features.
 func (g *Grower) subtracting() bool {
-	return (g.p.ColsampleByLevel == 0 || g.p.ColsampleByLevel >= 1) && (g.p.ColsampleByNode == 0 || g.p.ColsampleByNode >= 1)
+	return (g.p.ColsampleByLevel == 0 || g.p.ColsampleByLevel >= 1) && !g.nodeSampling()
+}
+
+func (g *Grower) nodeSampling() bool {
+	if g.p.NodeFeatures > 0 {
+		return g.p.NodeFeatures < len(g.usable)
+	}
+	return g.p.ColsampleByNode > 0 && g.p.ColsampleByNode < 1
 }
 
 // candidates draws the features node i may split on.
@@ -278,11 +297,15 @@ func (g *Grower) candidates(i int32) []int32 {
 		g.level[d] = g.draw(g.level[d][:0], g.treeFeat, g.p.ColsampleByLevel)
 		g.levelSet[d] = true
 	}
-	if g.p.ColsampleByNode == 0 || g.p.ColsampleByNode >= 1 {
+	if !g.nodeSampling() {
 		return g.level[d]
 	}
 	start := len(g.featBuf)
-	g.featBuf = g.draw(g.featBuf, g.level[d], g.p.ColsampleByNode)
+	if g.p.NodeFeatures > 0 {
+		g.featBuf = g.drawN(g.featBuf, g.level[d], g.p.NodeFeatures)
+	} else {
+		g.featBuf = g.draw(g.featBuf, g.level[d], g.p.ColsampleByNode)
+	}
 	// The buffer may move on a later append; hand out a copy-free view
 	// that stays valid by capping it.
 	return g.featBuf[start:len(g.featBuf):len(g.featBuf)]
