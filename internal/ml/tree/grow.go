@@ -83,9 +83,12 @@ type Grower struct {
 	level    [][]int32 // per-depth draws
 	levelSet []bool
 	rnd      []uint64 // random cut draws of extra trees, per node and feature
-	queue    []int32
+	queue    []int32 // expandable nodes: FIFO from head, or a heap
+	head     int
 	leafNode []int32 // node of each leaf of the last tree
 	workers  []worker
+	job      job
+	wg       sync.WaitGroup
 	rng      *rand.Rand
 	tmpFeat  []int32
 }
@@ -201,7 +204,7 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 	g.pend, g.nodes, g.gains, g.arena, g.featBuf, g.queue = g.pend[:0], g.nodes[:0], g.gains[:0], g.arena[:0], g.featBuf[:0], g.queue[:0]
 	clear(g.levelSet)
 	g.rnd = g.rnd[:0]
-	g.held = 0
+	g.held, g.head = 0, 0
 
 	g.treeFeat = g.draw(g.treeFeat[:0], g.usable, g.p.ColsampleByTree)
 
@@ -214,11 +217,11 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 		}
 	}
 	g.newNode(0, n, 0, sum)
-	g.evaluate([]int32{0}, nil)
+	g.evaluate([2]int32{0}, 1, nil)
 	g.enqueue(0)
 
 	leaves := 1
-	for len(g.queue) > 0 && (g.p.MaxLeaves == 0 || leaves < g.p.MaxLeaves) {
+	for len(g.queue) > g.head && (g.p.MaxLeaves == 0 || leaves < g.p.MaxLeaves) {
 		g.expand(g.next())
 		leaves++
 	}
@@ -377,11 +380,11 @@ func (g *Grower) before(a, b int32) bool {
 // next removes and returns the next node to expand: the oldest
 // (depth-wise) or the one of largest gain (leaf-wise).
 func (g *Grower) next() int32 {
-	top := g.queue[0]
 	if !g.p.LeafWise {
-		g.queue = g.queue[1:]
-		return top
+		g.head++
+		return g.queue[g.head-1]
 	}
+	top := g.queue[0]
 	last := len(g.queue) - 1
 	g.queue[0] = g.queue[last]
 	g.queue = g.queue[:last]
@@ -416,7 +419,7 @@ func (g *Grower) expand(i int32) {
 	g.nodes[i] = Node{Feature: s.feature, Left: li, Right: ri, Threshold: g.bins.Cuts[s.feature][s.bin], Bin: s.bin, DefaultLeft: s.defaultLeft}
 	g.gains[i] = s.gain
 	g.pend[i].hist = nil // handed to a child or released in evaluate
-	g.evaluate([]int32{li, ri}, p.hist)
+	g.evaluate([2]int32{li, ri}, 2, p.hist)
 	g.enqueue(li)
 	g.enqueue(ri)
 }
@@ -459,9 +462,21 @@ func (g *Grower) gather(start, end int) {
 	}
 }
 
-// evaluate gives each of the nodes (the root, or two siblings) a histogram
-// and its best split. parent is the siblings' parent histogram, or nil.
-func (g *Grower) evaluate(kids []int32, parent []float64) {
+// job is what the workers of one evaluate call do: build histograms of the
+// kids marked build, derive kid derive (if >= 0) as parent minus sibling,
+// and search the kids marked want.
+type job struct {
+	kids        [2]int32
+	n           int
+	build, want [2]bool
+	derive      int
+}
+
+// evaluate gives each of the n nodes in kids (the root, or two siblings) a
+// histogram and its best split. parent is the siblings' parent histogram,
+// or nil.
+func (g *Grower) evaluate(kidArr [2]int32, n int, parent []float64) {
+	kids := kidArr[:n]
 	sub := g.subtracting()
 	var want [2]bool
 	wanted := false
@@ -520,43 +535,15 @@ func (g *Grower) evaluate(kids []int32, parent []float64) {
 	if work < 1<<15 {
 		threads = 1
 	}
-	run := func(t, T int) {
-		w := &g.workers[t]
-		for c, i := range kids {
-			if build[c] {
-				g.buildHist(i, chunk(g.buildFeats(i), t, T))
-			}
-		}
-		if derive >= 0 {
-			small, big := &g.pend[kids[1-derive]], &g.pend[kids[derive]]
-			for _, f := range chunk(g.treeFeat, t, T) {
-				lo, hi := g.off[f]*g.stride, g.off[f+1]*g.stride
-				bh, sh := big.hist[lo:hi], small.hist[lo:hi]
-				for j := range bh {
-					bh[j] -= sh[j]
-				}
-			}
-		}
-		for c, i := range kids {
-			w.best[c] = split{}
-			if want[c] {
-				n := len(g.pend[i].feats)
-				g.searchNode(w, c, i, t*n/T, (t+1)*n/T)
-			}
-		}
-	}
+	g.job = job{kids: kidArr, n: n, build: build, want: want, derive: derive}
 	if threads == 1 {
-		run(0, 1)
+		g.work(0, 1)
 	} else {
-		var wg sync.WaitGroup
+		g.wg.Add(threads)
 		for t := range threads {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				run(t, threads)
-			}()
+			go g.workAsync(t, threads)
 		}
-		wg.Wait()
+		g.wg.Wait()
 	}
 	for c, i := range kids {
 		p := &g.pend[i]
@@ -581,6 +568,41 @@ func (g *Grower) evaluate(kids []int32, parent []float64) {
 			g.release(p)
 		} else if p.hist != nil {
 			g.held++
+		}
+	}
+}
+
+func (g *Grower) workAsync(t, T int) {
+	defer g.wg.Done()
+	g.work(t, T)
+}
+
+// work is worker t of T on the current job; each worker owns the t-th
+// chunk of every feature list, so no two touch the same histogram slots.
+func (g *Grower) work(t, T int) {
+	j := &g.job
+	w := &g.workers[t]
+	kids := j.kids[:j.n]
+	for c, i := range kids {
+		if j.build[c] {
+			g.buildHist(i, chunk(g.buildFeats(i), t, T))
+		}
+	}
+	if j.derive >= 0 {
+		small, big := &g.pend[kids[1-j.derive]], &g.pend[kids[j.derive]]
+		for _, f := range chunk(g.treeFeat, t, T) {
+			lo, hi := g.off[f]*g.stride, g.off[f+1]*g.stride
+			bh, sh := big.hist[lo:hi], small.hist[lo:hi]
+			for x := range bh {
+				bh[x] -= sh[x]
+			}
+		}
+	}
+	for c, i := range kids {
+		w.best[c] = split{}
+		if j.want[c] {
+			n := len(g.pend[i].feats)
+			g.searchNode(w, c, i, t*n/T, (t+1)*n/T)
 		}
 	}
 }
@@ -650,6 +672,7 @@ func accumulate(h []float64, col []uint8, rows []int32, og []float64, s int) {
 // order, values −G/(H+λ)·Scale.
 func (g *Grower) finish() *Tree {
 	t := &Tree{Outputs: g.k, Nodes: slices.Clone(g.nodes), Gain: slices.Clone(g.gains)}
+	t.Values = make([]float64, 0, (len(t.Nodes)+1)/2*g.k)
 	g.leafNode = g.leafNode[:0]
 	for i := range t.Nodes {
 		if t.Nodes[i].Feature >= 0 {
