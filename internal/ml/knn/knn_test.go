@@ -254,11 +254,20 @@ func TestBatchMatchesSingle(t *testing.T) {
 	}
 }
 
+// raceEnabled is set by race_test.go.
+var raceEnabled bool
+
 func TestPredictProbaDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	m := train(t, Trainer{K: 2, Metric: Cosine, Weights: Distance}, dataset(2, []int{0, 1, 1}, []float64{1, 0}, []float64{0, 1}, []float64{1, 1}))
 	x, p := []float64{0.3, 0.7}, make([]float64, 2)
 	m.PredictProba(x, p) // warm the scratch pool
 	if n := testing.AllocsPerRun(100, func() { m.PredictProba(x, p) }); n != 0 {
 		t.Fatalf("PredictProba allocates %v times per call", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { m.Predict(x, nil) }); n != 0 {
+		t.Fatalf("Predict allocates %v times per call", n)
 	}
 }
