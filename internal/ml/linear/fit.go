@@ -42,9 +42,8 @@ type Trainer struct {
 	Memory int // L-BFGS correction pairs kept; 0 means 10
 	// ClassWeight multiplies the weight of every row of class k by
 	// ClassWeight[k]; nil means 1 for all. Balanced overrides it with
-	// n/(K·n_k), scikit-learn's "balanced" (n_k rows of class k; weighted
-	// counts when rows have weights is not what scikit-learn does, so plain
-	// counts are used).
+	// n/(K·n_k) for n rows of which n_k are of class k, scikit-learn's
+	// "balanced": it counts rows, whatever their weights, and so does this.
 	ClassWeight []float64
 	Balanced    bool
 	Workers     int            // goroutines evaluating the gradient; ≤ 0 means GOMAXPROCS
@@ -103,7 +102,7 @@ func (t Trainer) Train(ctx context.Context, d *ml.Dataset) (*Model, error) {
 		Features:  f,
 		Mean:      p.mean,
 		Scale:     p.scale,
-		Coef:      theta[:k*f],
+		Coef:      theta[:k*f:k*f], // capped: appending must not run into the intercepts
 		Intercept: theta[k*f:],
 		Training:  res,
 	}, nil
