@@ -102,7 +102,7 @@ func (t Trainer) Train(ctx context.Context, d *ml.Dataset) (*Model, error) {
 		Features:  f,
 		Mean:      p.mean,
 		Scale:     p.scale,
-		Coef:      theta[:k*f:k*f], // capped: appending must not run into the intercepts
+		Coef:      theta[: k*f : k*f], // capped: appending must not run into the intercepts
 		Intercept: theta[k*f:],
 		Training:  res,
 	}, nil
