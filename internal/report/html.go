@@ -73,21 +73,21 @@ type card struct {
 }
 
 type classRow struct {
-	Swatch                                template.HTML
+	Swatch                               template.HTML
 	Name, Support, Precision, Recall, F1 string
-	RecallBar                             string // CSS width of the recall bar
-	Benign, Few                           bool
-	RecallLevel                           string // "", "warn" or "poor"
+	RecallBar                            string // CSS width of the recall bar
+	Benign, Few                          bool
+	RecallLevel                          string // "", "warn" or "poor"
 }
 
 type legendRow struct {
-	Swatch            template.HTML
+	Swatch              template.HTML
 	Name, ROCAUC, PRAUC string
 }
 
 type comparisonRow struct {
 	Rank, Algorithm, Params, MacroF1, WeightedF1, PRAUC, Train, Predict string
-	Best, Shown                                                          bool
+	Best, Shown                                                         bool
 }
 
 func buildPage(d *Data) *page {

@@ -160,12 +160,17 @@ func ticksFrom(lo, hi float64, n int, cover bool) []tick {
 	}
 	raw := (hi - lo) / float64(n)
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{2, 5, 10} {
-		if step >= raw {
-			break
-		}
-		step = m * mag
+	// The round step nearest the raw one, so the count stays near n.
+	var step float64
+	switch r := raw / mag; {
+	case r < 1.5:
+		step = mag
+	case r < 3:
+		step = 2 * mag
+	case r < 7:
+		step = 5 * mag
+	default:
+		step = 10 * mag
 	}
 	dec := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
 	first, last := math.Ceil(lo/step-1e-9), math.Floor(hi/step+1e-9)
