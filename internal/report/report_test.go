@@ -230,7 +230,7 @@ func TestDegenerate(t *testing.T) {
 			PCA:     &PCA{Points: [][2]float32{{0, 0}, {1, 1}, {2, 2}}, Labels: []int{-3, 0, 9}},
 		},
 		"pca without labels": {PCA: &PCA{Points: [][2]float32{{0, 0}, {1, 1}}}},
-		"comparison only": {Comparison: []Comparison{{Algorithm: "x", MacroF1Mean: nan, TrainSeconds: nan, PredictRowsPerSec: nan}}},
+		"comparison only":    {Comparison: []Comparison{{Algorithm: "x", MacroF1Mean: nan, TrainSeconds: nan, PredictRowsPerSec: nan}}},
 	}
 	for name, d := range cases {
 		t.Run(name, func(t *testing.T) {
