@@ -38,8 +38,8 @@ func confusionChart(classes []string, conf [][]int) template.HTML {
 	side := cell * float64(k)
 	sumW := max(textWidth(thousands(maxSum), labelSize), 30) + 14
 	legendX := left + side + sumW + 24
-	w := legendX + 170
-	h := top + side + labelW*0.71 + 52
+	w := legendX + 230
+	h := max(top+side+labelW*0.71+52, top+160)
 	s := newSVG(w, h, "Confusion matrix")
 
 	fs := 12.0
@@ -117,7 +117,10 @@ func confusionChart(classes []string, conf [][]int) template.HTML {
 	gradientLegend(s, legendX, top, "correct (recall)", blues, []tick{{0, "0%"}, {0.5, "50%"}, {1, "100%"}}, false)
 	gradientLegend(s, legendX, top+64, "misclassified (√ scale)", oranges,
 		[]tick{{math.Sqrt(0.01), "1%"}, {math.Sqrt(0.1), "10%"}, {math.Sqrt(0.5), "50%"}, {1, "100%"}}, false)
-	s.text(legendX, top+128, "blank cell: no rows", "class", "note")
+	s.text(legendX, top+128, "white: no rows", "class", "note")
+	if slices.Contains(rowSum, 0) {
+		s.text(legendX, top+144, "grey row: class absent from the test set", "class", "note")
+	}
 	return s.html()
 }
 
@@ -414,6 +417,8 @@ func correlationChart(m *CorrelationMatrix) template.HTML {
 		[]tick{{0, "−1"}, {0.25, "−0.5"}, {0.5, "0"}, {0.75, "0.5"}, {1, "1"}}, true)
 	s.rect(legendX, top+60, 12, 12, "fill", "#D9D9D9", "stroke", "#8b94a1", "stroke-width", "0.8")
 	s.text(legendX+18, top+70, "undefined (constant feature)", "class", "note")
+	s.rect(legendX, top+78, 12, 12, "fill", "#EDEDED", "stroke", "#8b94a1", "stroke-width", "0.8")
+	s.text(legendX+18, top+88, "diagonal: 1 by definition", "class", "note")
 	return s.html()
 }
 

@@ -223,8 +223,8 @@ func limits(d *Data, rows []int, benignRows int) []string {
 		out = append(out, fmt.Sprintf("No test rows for %s: their recall and F1 are undefined, and the model was never tested on them.", strings.Join(none, ", ")))
 	}
 	if len(few) > 0 {
-		out = append(out, fmt.Sprintf("Fewer than %d test rows for %s: their per-class metrics move by %s or more with every single flow.",
-			FewRows, strings.Join(few, ", "), percent(1.0/FewRows)))
+		out = append(out, fmt.Sprintf("Fewer than %d test rows for %s: their per-class metrics move by %.0f%% or more with every single flow.",
+			FewRows, strings.Join(few, ", "), 100.0/FewRows))
 	}
 	for _, r := range d.RecallAtFPR {
 		if r.Resolvable {
@@ -280,13 +280,21 @@ func cards(d *Data, benignRows int) []card {
 		c := card{Label: "Recall at FPR " + rate(r.FPR), Value: metric(r.Recall), Sub: "attack rows detected at that benign false-positive rate"}
 		if !r.Resolvable {
 			c.Value, c.Warn = "not resolvable", true
-			c.Sub = "measured " + metric(r.Recall) + " on too few benign rows; see limits"
+			c.Sub = "too few benign test rows; see limits"
+			if finite(r.Recall) {
+				c.Sub = "measured " + metric(r.Recall) + " on too few benign rows; see limits"
+			}
 		}
 		cs = append(cs, c)
 	}
 	if d.FlowRate > 0 {
-		cs = append(cs, card{Label: "False alerts per day", Value: sig(d.ExpectedFalseAlertsPerDay),
-			Sub: "at " + sig(d.FlowRate) + " benign flows/s"})
+		c := card{Label: "False alerts per day", Value: sig(d.ExpectedFalseAlertsPerDay),
+			Sub: "at " + sig(d.FlowRate) + " benign flows/s"}
+		if d.AttackFPR == 0 && benignRows > 0 {
+			// Zero observed is not zero expected; give the rule-of-three bound.
+			c.Sub += "; up to " + sig(FalseAlertsPerDay(3/float64(benignRows), d.FlowRate)) + " at the 95% bound"
+		}
+		cs = append(cs, c)
 	}
 	if t := d.Threshold; t != nil {
 		cs = append(cs, card{Label: "Alert threshold", Value: metric(t.Value), Sub: "P(attack) cut chosen for FPR " + rate(t.TargetFPR)})
