@@ -74,42 +74,35 @@ const (
 func clean(t *Table, o LoadOptions, m *labelMapper, rep *Report) error {
 	rep.RowsRead = t.Rows()
 	rep.LabelsRead = count(t.Labels)
+	// Each step clears keep for the rows it drops and ignores rows an
+	// earlier step dropped; the table is compacted once, at the end.
 	keep := make([]bool, t.Rows())
-	reset := func() {
-		for i := range keep {
-			keep[i] = true
-		}
+	for i := range keep {
+		keep[i] = true
 	}
-	drop := func(reason string) {
+	kept := len(keep)
+	step := func(reason string) {
 		n := 0
 		for _, k := range keep {
-			if !k {
+			if k {
 				n++
 			}
 		}
-		rep.Dropped = append(rep.Dropped, Drop{reason, n})
-		if n > 0 {
-			t.keep(keep)
-			keep = keep[:t.Rows()]
-		}
+		rep.Dropped = append(rep.Dropped, Drop{reason, kept - n})
+		kept = n
 	}
 
 	if !o.KeepEpochRows {
-		reset()
 		for i, ts := range t.Time {
 			keep[i] = ts == TimeUnknown || ts >= epochCutoff
 		}
-		drop(DropEpoch)
+		step(DropEpoch)
 	}
 
-	reset()
 	rep.NonFinitePolicy = string(or(o.NonFinite, NonFiniteDrop))
 	rep.NonFinite = nonFinite(t, or(o.NonFinite, NonFiniteDrop), keep)
-	if or(o.NonFinite, NonFiniteDrop) == NonFiniteDrop {
-		drop(DropNonFinite)
-	}
+	step(DropNonFinite)
 
-	reset()
 	okNames := o.NegativeOK
 	if okNames == nil {
 		okNames = DefaultNegativeOK
@@ -117,7 +110,7 @@ func clean(t *Table, o LoadOptions, m *labelMapper, rep *Report) error {
 	rep.NegativePolicy = string(or(o.Negative, NegativeKeep))
 	rep.Negative = negatives(t, or(o.Negative, NegativeKeep), okNames, keep)
 	if o.Negative == NegativeDrop {
-		drop(DropNegative)
+		step(DropNegative)
 	}
 
 	if err := mapLabels(t, m, rep); err != nil {
@@ -125,13 +118,15 @@ func clean(t *Table, o LoadOptions, m *labelMapper, rep *Report) error {
 	}
 
 	if !o.KeepDuplicates {
-		reset()
 		rep.Duplicates = dedup(t, or(o.Conflicts, ConflictMajority), keep)
-		drop(DropDuplicate)
+		step(DropDuplicate)
 		rep.Dropped[len(rep.Dropped)-1].Rows -= rep.Duplicates.ConflictRows
 		rep.Dropped = append(rep.Dropped, Drop{DropConflict, rep.Duplicates.ConflictRows})
 	}
 
+	if kept < t.Rows() {
+		t.keep(keep)
+	}
 	rep.Rows = t.Rows()
 	rep.Labels = count(t.Labels)
 	for _, f := range t.File {
@@ -160,41 +155,61 @@ func count(labels []string) map[string]int {
 	return m
 }
 
-// nonFinite counts the non-finite cells of each column and applies the
-// policy: replacing in place, or clearing keep for the rows to drop.
+// nonFinite counts the non-finite cells of each kept row's columns and
+// applies the policy: replacing in place, or clearing keep for the rows to
+// drop.
 func nonFinite(t *Table, p NonFinitePolicy, keep []bool) map[string]int {
 	cols := t.X.Cols
 	counts := make([]int, cols)
-	hi, lo := make([]float64, cols), make([]float64, cols)
-	for j := range cols {
-		hi[j], lo[j] = math.Inf(-1), math.Inf(1)
-	}
+	var bad []int
 	for i := range t.X.Rows {
+		if !keep[i] {
+			continue
+		}
 		for j, v := range t.X.Row(i) {
-			switch {
-			case math.IsNaN(v) || math.IsInf(v, 0):
+			if v-v != 0 { // NaN and ±Inf only
 				counts[j]++
-				keep[i] = false
-			default:
-				hi[j], lo[j] = max(hi[j], v), min(lo[j], v)
+				if len(bad) == 0 || bad[len(bad)-1] != i {
+					bad = append(bad, i)
+				}
 			}
 		}
 	}
-	if p != NonFiniteDrop {
+	if p == NonFiniteDrop {
+		for _, i := range bad {
+			keep[i] = false
+		}
+		return perColumn(t.Features, counts)
+	}
+	hi, lo := make([]float64, cols), make([]float64, cols)
+	if p == NonFiniteMax {
+		for j := range cols {
+			hi[j], lo[j] = math.Inf(-1), math.Inf(1)
+		}
 		for i := range t.X.Rows {
-			if keep[i] {
+			if !keep[i] {
 				continue
 			}
-			row := t.X.Row(i)
-			for j, v := range row {
-				switch {
-				case p == NonFiniteZero && (math.IsNaN(v) || math.IsInf(v, 0)), math.IsNaN(v):
-					row[j] = 0
-				case math.IsInf(v, 1):
-					row[j] = finiteOr(hi[j])
-				case math.IsInf(v, -1):
-					row[j] = finiteOr(lo[j])
+			for j, v := range t.X.Row(i) {
+				if v-v == 0 {
+					hi[j], lo[j] = max(hi[j], v), min(lo[j], v)
 				}
+			}
+		}
+		for j := range cols {
+			hi[j], lo[j] = finiteOr(hi[j]), finiteOr(lo[j])
+		}
+	}
+	for _, i := range bad {
+		row := t.X.Row(i)
+		for j, v := range row {
+			switch {
+			case math.IsInf(v, 1):
+				row[j] = hi[j]
+			case math.IsInf(v, -1):
+				row[j] = lo[j]
+			case math.IsNaN(v):
+				row[j] = 0
 			}
 		}
 	}
@@ -218,6 +233,9 @@ func negatives(t *Table, p NegativePolicy, ok []string, keep []bool) map[string]
 		allowed[j] = slices.Contains(ok, f) || columns[colIndex[f]].Kind != KindFeature
 	}
 	for i := range t.X.Rows {
+		if !keep[i] {
+			continue
+		}
 		row := t.X.Row(i)
 		for j, v := range row {
 			if v < 0 && !allowed[j] {
@@ -277,10 +295,12 @@ func mapLabels(t *Table, m *labelMapper, rep *Report) error {
 // several labels, the rows the conflict policy rejects.
 func dedup(t *Table, p ConflictPolicy, keep []bool) DuplicateReport {
 	rep := DuplicateReport{Policy: string(p), ByLabel: map[string]int{}, ConflictLabels: map[string]int{}}
-	groups := groupRows(t.X)
+	groups := groupRows(t.X, keep)
 	size := make([]int32, len(groups))
-	for _, g := range groups {
-		size[g]++
+	for i, g := range groups {
+		if keep[i] {
+			size[g]++
+		}
 	}
 	// For each vector with several rows: its labels, each with its first
 	// row and number of rows.
@@ -290,7 +310,7 @@ func dedup(t *Table, p ConflictPolicy, keep []bool) DuplicateReport {
 	}
 	multi := map[int32][]labelled{}
 	for i, g := range groups {
-		if size[g] == 1 {
+		if !keep[i] || size[g] == 1 {
 			continue
 		}
 		ls := multi[g]
@@ -329,14 +349,17 @@ func dedup(t *Table, p ConflictPolicy, keep []bool) DuplicateReport {
 	return rep
 }
 
-// groupRows returns for each row the index of the first row with the same
-// features, bitwise.
-func groupRows(x *ml.Matrix) []int32 {
+// groupRows returns for each kept row the index of the first kept row
+// with the same features, bitwise.
+func groupRows(x *ml.Matrix, keep []bool) []int32 {
 	h := rowHashes(x.Data, x.Cols)
 	first := make(map[uint64]int32, x.Rows)
 	next := map[int32]int32{} // the next distinct row with the same hash
 	g := make([]int32, x.Rows)
 	for i := range x.Rows {
+		if !keep[i] {
+			continue
+		}
 		head, ok := first[h[i]]
 		if !ok {
 			first[h[i]], g[i] = int32(i), int32(i)

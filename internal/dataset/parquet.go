@@ -26,24 +26,25 @@ func parquetHeader(f *os.File, size int64) ([]string, error) {
 
 // readParquet reads a Parquet file row group by row group. Numbers go to
 // the builder typed; text cells as for CSV.
-func (l *loader) readParquet(s *source) (*chunk, error) {
+func (l *loader) readParquet(s *source) error {
 	f, err := os.Open(s.path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	pf, err := parquet.OpenFile(f, s.size)
 	if err != nil {
-		return nil, fmt.Errorf("parquet: %w", err)
+		return fmt.Errorf("parquet: %w", err)
 	}
-	c := &chunk{}
-	b := &newParser(s, l.nf, l.opts.KeepIdentifiers).b
-	b.c = c
-	if l.opts.KeepIdentifiers {
-		c.ids = &Identifiers{}
-	}
+	b := &newParser(s, len(l.t.Features), l.opts.KeepIdentifiers).b
+	l.reserve(int(pf.NumRows()))
 	buf := make([]parquet.Row, 512)
 	for _, rg := range pf.RowGroups() {
+		c := &chunk{}
+		b.c = c
+		if l.opts.KeepIdentifiers {
+			c.ids = &Identifiers{}
+		}
 		rows := rg.Rows()
 		for {
 			n, err := rows.ReadRows(buf)
@@ -52,7 +53,7 @@ func (l *loader) readParquet(s *source) (*chunk, error) {
 				for _, v := range row {
 					if err := parquetValue(b, v); err != nil {
 						rows.Close()
-						return nil, fmt.Errorf("row %d: %w", c.rows+1, err)
+						return fmt.Errorf("row %d: %w", l.rows+c.rows+1, err)
 					}
 				}
 				b.end()
@@ -62,17 +63,17 @@ func (l *loader) readParquet(s *source) (*chunk, error) {
 			}
 			if err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("parquet row %d: %w", c.rows+1, err)
+				return fmt.Errorf("parquet row %d: %w", l.rows+c.rows+1, err)
 			}
 		}
 		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("parquet: %w", err)
+			return fmt.Errorf("parquet: %w", err)
 		}
-		l.rows += int(rg.NumRows())
 		l.bytes.Add(s.size * rg.NumRows() / max(pf.NumRows(), 1))
+		l.add(s, c)
 		l.progress()
 	}
-	return c, nil
+	return nil
 }
 
 func parquetValue(b *builder, v parquet.Value) error {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -101,34 +102,24 @@ func Load(paths []string, opts LoadOptions) (*Table, *Report, error) {
 	t := &Table{IdentifierFeatures: opts.IncludeIdentifiers}
 	t.Features = layout(srcs, opts, rep)
 
-	l := &loader{opts: opts, total: total, files: len(srcs), nf: len(t.Features)}
+	l := &loader{opts: opts, total: total, files: len(srcs), t: t}
+	t.X = &ml.Matrix{Cols: len(t.Features)}
+	if opts.KeepIdentifiers {
+		t.IDs = &Identifiers{}
+	}
 	for i, s := range srcs {
-		l.file, l.index = s.path, i
-		parts, err := l.read(s)
-		if err != nil {
-			return nil, nil, fmt.Errorf("load %s %w", s.path, err)
-		}
-		fr := FileReport{FileInfo: s.info, Features: s.hdr.features, Unknown: s.hdr.unknown,
+		l.index = i
+		l.fr = &FileReport{FileInfo: s.info, Features: s.hdr.features, Unknown: s.hdr.unknown,
 			Duplicate: s.hdr.dups, IndexColumn: s.hdr.index, Labels: map[string]int{},
 			Timestamps: slices.ContainsFunc(s.hdr.canon, func(c int) bool { return c >= 0 && columns[c].Kind == KindTime })}
-		for _, c := range parts {
-			fr.Rows += c.rows
-			fr.Blank += c.blank
-			fr.RepeatedHeaders += c.headers
-			for _, lb := range c.labels {
-				fr.Labels[lb]++
-			}
-			for k := range c.extra {
-				if !slices.Contains(fr.Unknown, k) {
-					fr.Unknown = append(fr.Unknown, k)
-				}
-			}
+		if err := l.read(s); err != nil {
+			return nil, nil, fmt.Errorf("load %s %w", s.path, err)
 		}
-		rep.Files = append(rep.Files, fr)
+		rep.Files = append(rep.Files, *l.fr)
 		t.Files = append(t.Files, s.info)
-		l.parts = append(l.parts, filePart{i, parts})
 	}
-	l.assemble(t)
+	t.X.Rows = len(t.Labels)
+	t.Original = t.Labels
 	if err := clean(t, opts, mapper, rep); err != nil {
 		return nil, nil, err
 	}
@@ -205,7 +196,8 @@ func expand(paths []string) ([]string, error) {
 type source struct {
 	path string
 	info FileInfo
-	size int64
+	size int64 // on disk
+	text int64 // decompressed, estimated
 	gz   bool
 	hdr  *header
 	// line is the CSV header line exactly, to recognise repeats.
@@ -261,7 +253,7 @@ func probe(path string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &source{path: path, size: st.Size(), info: FileInfo{Path: path}}
+	s := &source{path: path, size: st.Size(), text: st.Size(), info: FileInfo{Path: path}}
 	var magic [4]byte
 	n, _ := io.ReadFull(f, magic[:])
 	switch {
@@ -276,6 +268,12 @@ func probe(path string) (*source, error) {
 		return s, s.setHeader(names)
 	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		s.gz = true
+		// The gzip trailer holds the text size modulo 4 GiB: a hint for
+		// preallocating, no more.
+		var isize [4]byte
+		if _, err := f.ReadAt(isize[:], s.size-4); err == nil {
+			s.text = int64(binary.LittleEndian.Uint32(isize[:]))
+		}
 	}
 	r, closeFile, err := s.open(nil)
 	if err != nil {
@@ -442,11 +440,12 @@ func layout(srcs []*source, opts LoadOptions, rep *Report) []string {
 	return feats
 }
 
-// chunk is the parsed content of a run of lines.
+// chunk is a run of whole lines and, once parsed, their rows.
 type chunk struct {
 	seq                  int
 	raw                  []byte // the lines, until parsed
 	line                 int    // number of the first line
+	size                 int    // len(raw)
 	x                    []float64
 	labels               []string
 	times                []int64
@@ -456,26 +455,22 @@ type chunk struct {
 	err                  error
 }
 
-type filePart struct {
-	file   int
-	chunks []*chunk
-}
-
-// loader reads the sources one after another, each with parallel parsers.
+// loader reads the sources one after another into t, each with parallel
+// parsers whose chunks it appends in file order.
 type loader struct {
 	opts         LoadOptions
-	nf           int
-	parts        []filePart
+	t            *Table
+	fr           *FileReport
 	total        int64
 	bytes        atomic.Int64
 	rows         int
-	file         string
 	index, files int
+	est          bool // capacity reserved for the current file
 }
 
 func (l *loader) progress() {
 	if l.opts.Progress != nil {
-		l.opts.Progress(Progress{File: l.file, FileIndex: l.index, Files: l.files,
+		l.opts.Progress(Progress{File: l.fr.Path, FileIndex: l.index, Files: l.files,
 			Bytes: l.bytes.Load(), TotalBytes: l.total, Rows: l.rows})
 	}
 }
@@ -487,96 +482,118 @@ func (l *loader) workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-const chunkSize = 2 << 20
+const chunkSize = 1 << 20
 
 // maxLine bounds a line, so a file without line breaks fails instead of
 // filling memory.
 const maxLine = 64 << 20
 
-func (l *loader) read(s *source) ([]*chunk, error) {
+func (l *loader) read(s *source) error {
+	l.est = false
 	if s.info.Format == "parquet" {
-		c, err := l.readParquet(s)
-		if err != nil {
-			return nil, err
-		}
-		return []*chunk{c}, nil
+		return l.readParquet(s)
 	}
 	r, closeFile, err := s.open(&l.bytes)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer closeFile()
 	br := bufio.NewReaderSize(r, 1<<16)
 	if err := skipBOM(br); err != nil {
-		return nil, err
+		return err
 	}
 	line := 1
 	if s.line != nil {
 		if _, err := readLine(br); err != nil { // the header, probed already
-			return nil, err
+			return err
 		}
 		line = 2
 	}
 
-	jobs := make(chan *chunk, l.workers())
-	results := make(chan *chunk, l.workers())
+	n := l.workers()
+	jobs, results := make(chan *chunk, n), make(chan *chunk, n)
+	free := make(chan []byte, 2*n+2) // read buffers, recycled once parsed
+	xfree := make(chan []float64, 2*n+2)
 	stop := make(chan struct{})
 	var readErr error
 	var wg sync.WaitGroup
-	for range l.workers() {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := newParser(s, l.nf, l.opts.KeepIdentifiers)
+			p := newParser(s, len(l.t.Features), l.opts.KeepIdentifiers)
+			p.xfree = xfree
 			for c := range jobs {
+				raw := c.raw
 				p.parse(c)
+				select {
+				case free <- raw[:0]:
+				default:
+				}
 				results <- c
 			}
 		}()
 	}
 	go func() {
-		readErr = split(br, line, jobs, stop)
+		readErr = split(br, line, jobs, free, stop)
 		close(jobs)
 		wg.Wait()
 		close(results)
 	}()
-	var chunks []*chunk
-	var first *chunk
+	// Chunks finish out of order; append them in order as they complete.
+	pending := map[int]*chunk{}
+	next := 0
+	var failed *chunk
 	for c := range results {
-		if c.err != nil && (first == nil || c.seq < first.seq) {
-			if first == nil {
+		if c.err != nil && (failed == nil || c.seq < failed.seq) {
+			if failed == nil {
 				close(stop)
 			}
-			first = c
+			failed = c
 		}
-		for len(chunks) <= c.seq {
-			chunks = append(chunks, nil)
+		if failed != nil {
+			continue // drain
 		}
-		chunks[c.seq] = c
-		l.rows += c.rows
+		pending[c.seq] = c
+		for c, ok := pending[next]; ok; c, ok = pending[next] {
+			delete(pending, next)
+			next++
+			l.add(s, c)
+			select {
+			case xfree <- c.x[:0]:
+			default:
+			}
+			c.x = nil
+		}
 		l.progress()
 	}
-	if first != nil {
-		return nil, first.err
+	if failed != nil {
+		return failed.err
 	}
 	if readErr != nil {
-		return nil, fmt.Errorf("read: %w", readErr)
+		return fmt.Errorf("read: %w", readErr)
 	}
-	return chunks, nil
+	return nil
 }
 
 var errStopped = errors.New("stopped")
 
 // split cuts r into chunks of whole lines for the parsers, numbering
 // them and their first lines, until r ends or stop is closed.
-func split(r io.Reader, line int, jobs chan<- *chunk, stop <-chan struct{}) error {
-	var carry []byte
-	for seq := 0; ; seq++ {
-		size := max(chunkSize, 2*len(carry))
-		buf := make([]byte, size)
-		copy(buf, carry)
-		n, err := io.ReadFull(r, buf[len(carry):])
-		buf = buf[:len(carry)+n]
+func split(r io.Reader, line int, jobs chan<- *chunk, free chan []byte, stop <-chan struct{}) error {
+	var carry []byte // an incomplete last line, copied out of its buffer
+	for seq := 0; ; {
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+		}
+		if need := max(chunkSize, 2*len(carry)); cap(buf) < need {
+			buf = make([]byte, 0, need)
+		}
+		buf = append(buf[:0], carry...)
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
 		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		if err != nil && !eof {
 			return err
@@ -588,55 +605,77 @@ func split(r io.Reader, line int, jobs chan<- *chunk, stop <-chan struct{}) erro
 				if len(buf) > maxLine {
 					return fmt.Errorf("line %d: longer than %d MiB", line, maxLine>>20)
 				}
-				carry, seq = buf, seq-1
+				carry = buf // a line longer than the buffer: read on
 				continue
 			}
 		}
+		carry = append([]byte(nil), buf[cut:]...)
 		if cut > 0 {
 			select {
-			case jobs <- &chunk{seq: seq, raw: buf[:cut], line: line}:
+			case jobs <- &chunk{seq: seq, raw: buf[:cut], size: cut, line: line}:
 			case <-stop:
 				return errStopped
 			}
+			seq++
 			line += bytes.Count(buf[:cut], []byte{'\n'})
 		}
 		if eof {
 			return nil
 		}
-		carry = buf[cut:]
 	}
 }
 
-// assemble concatenates the chunks into the table's columns.
-func (l *loader) assemble(t *Table) {
-	n := 0
-	for _, p := range l.parts {
-		for _, c := range p.chunks {
-			n += c.rows
+// reserve makes room for rows more rows, once per file.
+func (l *loader) reserve(rows int) {
+	t := l.t
+	l.est = true
+	t.X.Data = grow(t.X.Data, rows*t.X.Cols)
+	t.Labels = grow(t.Labels, rows)
+	t.Time = grow(t.Time, rows)
+	t.File = grow(t.File, rows)
+}
+
+// grow is slices.Grow without clearing the new capacity, which append
+// overwrites anyway: a fresh allocation of this size comes zeroed from the
+// OS, and clearing a gigabyte again costs most of a second.
+func grow[T any](s []T, n int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	g := make([]T, len(s), len(s)+n)
+	copy(g, s)
+	return g
+}
+
+// add appends a parsed chunk to the table and the file's report. The
+// first chunk of a file reserves room for the rows the file's size
+// suggests, so the matrix is not copied as it grows.
+func (l *loader) add(s *source, c *chunk) {
+	t, fr := l.t, l.fr
+	if !l.est && c.size > 0 {
+		l.reserve(int(float64(s.text) / float64(c.size) * float64(c.rows) * 1.02))
+	}
+	t.X.Data = append(t.X.Data, c.x...)
+	t.Labels = append(t.Labels, c.labels...)
+	t.Time = append(t.Time, c.times...)
+	for range c.rows {
+		t.File = append(t.File, l.index)
+	}
+	if t.IDs != nil {
+		t.IDs.append(c.ids)
+	}
+	fr.Rows += c.rows
+	fr.Blank += c.blank
+	fr.RepeatedHeaders += c.headers
+	for _, lb := range c.labels {
+		fr.Labels[lb]++
+	}
+	for k := range c.extra {
+		if !slices.Contains(fr.Unknown, k) {
+			fr.Unknown = append(fr.Unknown, k)
 		}
 	}
-	t.X = &ml.Matrix{Rows: n, Cols: l.nf, Data: make([]float64, 0, n*l.nf)}
-	t.Labels = make([]string, 0, n)
-	t.Time = make([]int64, 0, n)
-	t.File = make([]int, 0, n)
-	if l.opts.KeepIdentifiers {
-		t.IDs = &Identifiers{}
-	}
-	for _, p := range l.parts {
-		for _, c := range p.chunks {
-			t.X.Data = append(t.X.Data, c.x...)
-			t.Labels = append(t.Labels, c.labels...)
-			t.Time = append(t.Time, c.times...)
-			for range c.rows {
-				t.File = append(t.File, p.file)
-			}
-			if t.IDs != nil {
-				t.IDs.append(c.ids)
-			}
-			*c = chunk{} // let the collector free it while we go
-		}
-	}
-	t.Original = t.Labels
+	l.rows += c.rows
 }
 
 func (ids *Identifiers) append(o *Identifiers) {
@@ -697,6 +736,17 @@ func cellError(name string, v []byte, err error) error {
 // text sets column i from its text.
 func (b *builder) text(i int, v []byte) error {
 	r := &b.roles[i]
+	if r.field == fieldNone { // most cells: a feature, or a column ignored
+		if r.slot < 0 {
+			return nil
+		}
+		f, err := parseFloat(v)
+		if err != nil {
+			return cellError(r.name, v, err)
+		}
+		b.c.x[b.base+r.slot] = f
+		return nil
+	}
 	switch r.field {
 	case fieldLabel:
 		last := len(b.c.labels) - 1
@@ -741,9 +791,6 @@ func (b *builder) text(i int, v []byte) error {
 		} else {
 			b.c.ids.DstIP[last] = s
 		}
-		return nil
-	}
-	if r.slot < 0 && r.field == fieldNone {
 		return nil
 	}
 	f, err := parseFloat(v)

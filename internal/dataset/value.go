@@ -18,66 +18,79 @@ var errNumber = errors.New("not a number")
 
 // parseFloat reads a numeric cell. Empty cells are NaN; "Infinity", "inf"
 // and "NaN" in any case and sign are what Java, pandas and Excel write.
-// Most cells are short decimals: those whose digits fit in 2^53 and whose
-// exponent is within ±22 are converted exactly (one correctly rounded
-// multiplication or division, Clinger's fast path) without a call into
-// strconv; the rest go to strconv.ParseFloat.
 func parseFloat(b []byte) (float64, error) {
-	b = bytes.TrimSpace(b)
+	if len(b) > 0 && (b[0] <= ' ' || b[len(b)-1] <= ' ') {
+		b = bytes.TrimSpace(b)
+	}
 	if len(b) == 0 {
 		return math.NaN(), nil
 	}
+	if f, n, ok := scanNumber(b); ok && n == len(b) {
+		return f, nil
+	}
+	return slowFloat(b)
+}
+
+// scanNumber reads the plain decimal number at the start of b, up to a
+// comma or the end of b, and says how many bytes it used. Most cells are
+// short decimals: when the digits fit in 2^53 and the exponent is within
+// ±22 the value is exact after one correctly rounded multiplication or
+// division (Clinger's fast path). Anything else, ok false, is left to
+// strconv.
+func scanNumber(b []byte) (f float64, n int, ok bool) {
 	i, neg := 0, false
-	switch b[0] {
-	case '-':
-		neg, i = true, 1
-	case '+':
-		i = 1
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg, i = b[0] == '-', 1
 	}
+	const big = 1 << 53
 	var mant uint64
-	digits, exp := 0, 0
-	sawDigit, sawDot := false, false
+	exp, start := 0, i
 	for ; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			sawDigit = true
-			if mant == 0 && c == '0' {
-				if sawDot {
-					exp--
-				}
-				continue
-			}
-			if digits == 19 {
-				return slowFloat(b)
-			}
-			mant = mant*10 + uint64(c-'0')
-			digits++
-			if sawDot {
-				exp--
-			}
-		case c == '.' && !sawDot:
-			sawDot = true
-		case (c == 'e' || c == 'E') && sawDigit:
-			e, ok := smallInt(b[i+1:])
-			if !ok {
-				return slowFloat(b)
-			}
-			exp += e
-			i = len(b)
-		default:
-			return slowFloat(b)
+		d := b[i] - '0'
+		if d > 9 {
+			break
 		}
+		if mant >= big {
+			return 0, 0, false
+		}
+		mant = mant*10 + uint64(d)
 	}
-	if !sawDigit {
-		return slowFloat(b)
+	digits := i - start
+	if i < len(b) && b[i] == '.' {
+		i++
+		frac := i
+		for ; i < len(b); i++ {
+			d := b[i] - '0'
+			if d > 9 {
+				break
+			}
+			if mant >= big {
+				return 0, 0, false
+			}
+			mant = mant*10 + uint64(d)
+		}
+		exp = frac - i
+		digits += i - frac
 	}
-	var f float64
+	if digits == 0 {
+		return 0, 0, false
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		e, k, ok := exponent(b[i+1:])
+		if !ok {
+			return 0, 0, false
+		}
+		exp += e
+		i += 1 + k
+	}
+	if i < len(b) && b[i] != ',' {
+		return 0, 0, false
+	}
 	switch {
 	case mant == 0:
-		return 0, nil // also for "-0": a signed zero would make equal rows differ
-	case mant > 1<<53 || exp < -22 || exp > 22:
-		return slowFloat(b)
+		return 0, i, true // also for "-0": a signed zero would make equal rows differ
+	case mant > big || exp < -22 || exp > 22:
+		return 0, 0, false
 	case exp >= 0:
 		f = float64(mant) * pow10[exp]
 	default:
@@ -86,30 +99,27 @@ func parseFloat(b []byte) (float64, error) {
 	if neg {
 		f = -f
 	}
-	return f, nil
+	return f, i, true
 }
 
-// smallInt parses an exponent such as "7", "-05" or "+3".
-func smallInt(b []byte) (int, bool) {
-	neg := false
+// exponent reads an exponent such as "7", "-05" or "+3" and says how many
+// bytes it used.
+func exponent(b []byte) (int, int, bool) {
+	i, neg := 0, false
 	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		b = b[1:]
+		neg, i = b[0] == '-', 1
 	}
-	if len(b) == 0 || len(b) > 4 {
-		return 0, false
+	n, start := 0, i
+	for ; i < len(b) && i-start < 4 && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int(b[i]-'0')
 	}
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
+	if i == start {
+		return 0, 0, false
 	}
 	if neg {
 		n = -n
 	}
-	return n, true
+	return n, i, true
 }
 
 func slowFloat(b []byte) (float64, error) {
