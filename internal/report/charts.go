@@ -445,9 +445,14 @@ func scatterChart(p *PCA, classes []string, st []style) (template.HTML, string) 
 	f.axes(xt, yt, "PC1 ("+percent(p.ExplainedVariance[0])+" of variance)",
 		"PC2 ("+percent(p.ExplainedVariance[1])+" of variance)")
 
-	// Group points by class; unknown labels form their own grey group.
+	// Group points by class; labels outside Classes get a grey group each,
+	// and without one label per point all points are one grey group.
+	plabels := p.Labels
+	if len(plabels) != len(p.Points) {
+		plabels = nil
+	}
 	count := map[int]int{}
-	for _, l := range p.Labels {
+	for _, l := range plabels {
 		count[l]++
 	}
 	labels := make([]int, 0, len(count))
@@ -467,7 +472,7 @@ func scatterChart(p *PCA, classes []string, st []style) (template.HTML, string) 
 		}
 		return a - b
 	})
-	if p.Labels == nil {
+	if plabels == nil {
 		labels = []int{-1}
 	}
 	clipped := 0
@@ -475,7 +480,7 @@ func scatterChart(p *PCA, classes []string, st []style) (template.HTML, string) 
 		cs, name := style{colour: benignColour}, "unlabelled"
 		if known(l) {
 			cs, name = st[l], classes[l]
-		} else if l != -1 || p.Labels != nil {
+		} else if plabels != nil {
 			name = "class " + strconv.Itoa(l)
 		}
 		opacity := "0.8"
@@ -485,7 +490,7 @@ func scatterChart(p *PCA, classes []string, st []style) (template.HTML, string) 
 		s.open("g", "fill", cs.colour, "fill-opacity", opacity, "stroke", "#000", "stroke-opacity", "0.35", "stroke-width", "0.4")
 		s.title(name)
 		for i, pt := range p.Points {
-			if p.Labels != nil && p.Labels[i] != l {
+			if plabels != nil && plabels[i] != l {
 				continue
 			}
 			x, y := float64(pt[0]), float64(pt[1])
@@ -500,7 +505,9 @@ func scatterChart(p *PCA, classes []string, st []style) (template.HTML, string) 
 
 	// Legend in class order, with the points each class has in the sample.
 	lx, ly := f.x+f.w+28, f.y+6.0
-	s.text(lx, ly+4, "Class (points shown)", "class", "legend-title")
+	if plabels != nil {
+		s.text(lx, ly+4, "Class (points shown)", "class", "legend-title")
+	}
 	for i, name := range classes {
 		if count[i] == 0 || i >= len(st) {
 			continue

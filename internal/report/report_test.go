@@ -230,6 +230,7 @@ func TestDegenerate(t *testing.T) {
 			PCA:     &PCA{Points: [][2]float32{{0, 0}, {1, 1}, {2, 2}}, Labels: []int{-3, 0, 9}},
 		},
 		"pca without labels": {PCA: &PCA{Points: [][2]float32{{0, 0}, {1, 1}}}},
+		"pca labels short":   {Classes: []string{"a"}, PCA: &PCA{Points: [][2]float32{{0, 0}, {1, 1}}, Labels: []int{0}}},
 		"comparison only":    {Comparison: []Comparison{{Algorithm: "x", MacroF1Mean: nan, TrainSeconds: nan, PredictRowsPerSec: nan}}},
 	}
 	for name, d := range cases {
