@@ -255,6 +255,7 @@ func exampleData(t testing.TB, n int) *Data {
 	if d.PCA, err = PCA2(x, rows, nf, labels, 2000, 1); err != nil {
 		t.Fatal(err)
 	}
+	d.Correlation.Source, d.PCA.Source = "training split", "training split"
 	d.Comparison = []Comparison{
 		{"random forest", "trees=300 max_depth=none min_leaf=1 max_features=sqrt", 0.9021, 0.0113, 0.9981, 0.9312, 412.5, 1.9e6, 2},
 		{"gbdt", "rounds=500 lr=0.1 leaves=63 bins=255 early_stop=20", 0.9187, 0.0094, 0.9986, 0.9448, 238.1, 4.2e6, 1},

@@ -172,8 +172,8 @@ func buildPage(d *Data) *page {
 	}
 	if m := d.Correlation; m != nil && len(m.Names) > 0 {
 		p.Correlation = correlationChart(m)
-		p.CorrelationNote = fmt.Sprintf("Pearson correlation of %d features over %s rows. Strongly correlated features carry the same information; importance is shared out among them.",
-			len(m.Names), thousands(m.Rows))
+		p.CorrelationNote = fmt.Sprintf("Pearson correlation of %d features over %s rows%s. Strongly correlated features carry the same information; importance is shared out among them.",
+			len(m.Names), thousands(m.Rows), of(m.Source))
 	}
 	if pc := d.PCA; pc != nil && len(pc.Points) > 0 {
 		var clipped string
@@ -383,8 +383,8 @@ func countFinite(imp []Importance) int {
 
 func pcaNote(pc *PCA, clipped string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s points from %s rows. Features standardised; axes fitted on %s rows.",
-		thousands(len(pc.Points)), thousands(pc.Rows), thousands(pc.FitRows))
+	fmt.Fprintf(&b, "%s points from %s rows%s. Features standardised; axes fitted on %s rows.",
+		thousands(len(pc.Points)), thousands(pc.Rows), of(pc.Source), thousands(pc.FitRows))
 	if pc.Balanced {
 		b.WriteString(" The sample is class-balanced, so point counts do not show class proportions (see the protocol for those).")
 	}
@@ -394,4 +394,12 @@ func pcaNote(pc *PCA, clipped string) string {
 		b.WriteString(" " + clipped)
 	}
 	return b.String()
+}
+
+// of renders an optional row source as " of the <source>".
+func of(source string) string {
+	if source == "" {
+		return ""
+	}
+	return " of the " + source
 }

@@ -143,6 +143,8 @@ type CorrelationMatrix struct {
 	Names  []string    `json:"names"`
 	Values [][]float64 `json:"values"`
 	Rows   int         `json:"rows"` // rows the correlations were computed on
+	// Source names the rows, e.g. "training split"; the caller sets it.
+	Source string `json:"source,omitempty"`
 }
 
 // PCA is a 2-D projection of standardised features. Labels[i] is the class
@@ -157,6 +159,8 @@ type PCA struct {
 	// Balanced is true when the sample gives each class an equal share, so
 	// point counts do not show class proportions.
 	Balanced bool `json:"balanced"`
+	// Source names the rows, e.g. "training split"; the caller sets it.
+	Source string `json:"source,omitempty"`
 }
 
 // Comparison is one algorithm's row in the comparison table.

@@ -60,13 +60,13 @@ func smallData() *Data {
 		Correlation: &CorrelationMatrix{
 			Names:  []string{"Flow Duration", "Fwd Packets", "Bwd Packets"},
 			Values: [][]float64{{1, 0.8, -0.3}, {0.8, 1, nan}, {-0.3, nan, nan}},
-			Rows:   1108,
+			Rows:   1108, Source: "test split",
 		},
 		PCA: &PCA{
 			Points:            [][2]float32{{-1, 0.5}, {0, 0}, {1.5, -0.5}, {2, 1}, {-0.5, -1}},
 			Labels:            []int{0, 0, 1, 1, 2},
 			ExplainedVariance: [2]float64{0.6, 0.25},
-			Rows:              1108, FitRows: 1108, Balanced: true,
+			Rows:              1108, FitRows: 1108, Balanced: true, Source: "test split",
 		},
 		Comparison: []Comparison{
 			{"k-NN", "k=5", 0.7, 0.02, 0.95, 0.8, 2, 5000, 2},
@@ -125,7 +125,7 @@ func TestGoldenContent(t *testing.T) {
 		"Synthetic data.",
 		`id="confusion"`, `id="classes"`, `id="curves"`, `id="importance"`, `id="correlation"`, `id="pca"`, `id="comparison"`,
 		"few rows", "n/a", "172,800", // false alerts per day: 0.02 × 100 × 86,400
-		"class-balanced",
+		"class-balanced", "1,108 rows of the test split",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)
