@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,6 +31,7 @@ type flowsOpts struct {
 	communityID     bool
 	progress        string
 	quiet           bool
+	workers         int
 }
 
 func newFlowsCmd(e *env) *cobra.Command {
@@ -61,6 +64,7 @@ written as they end; a summary goes to stderr.`,
 	f.BoolVar(&o.communityID, "community-id", false, "add a Community ID column to CSV output (always present in jsonl and parquet)")
 	f.StringVar(&o.progress, "progress", o.progress, "progress bar on stderr: auto (when stderr is a terminal)|always|never")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no summary on stderr")
+	f.IntVar(&o.workers, "workers", 1, "flow meters running in parallel (flows sharded by address pair); records are then\nin end order within a shard only")
 	return cmd
 }
 
@@ -87,17 +91,35 @@ func runFlows(cmd *cobra.Command, e *env, o *flowsOpts, inputs []string) error {
 	if o.flowTimeout <= 0 || o.activityTimeout <= 0 {
 		return fmt.Errorf("--flow-timeout and --activity-timeout must be positive (got %v, %v)", o.flowTimeout, o.activityTimeout)
 	}
-	var w flowmeter.Writer
+	if o.workers < 1 {
+		return fmt.Errorf("--workers %d: want at least 1", o.workers)
+	}
+	// The writers exist only once the output is open, after the inputs;
+	// the meter is built first so that configuration errors come first.
+	writers := make([]flowmeter.Writer, o.workers)
 	var writeErr error
-	m, err := flowmeter.New(flowmeter.Config{Profile: pr, FlowTimeout: o.flowTimeout, ActivityTimeout: o.activityTimeout,
-		IPv4Only: o.ipv4Only, MaxFlows: o.maxFlows}, func(f *flowmeter.Flow) {
-		if err := w.Write(f); err != nil && writeErr == nil {
-			writeErr = err
+	var errMu sync.Mutex
+	emit := func(shard int, f *flowmeter.Flow) {
+		if err := writers[shard].Write(f); err != nil {
+			errMu.Lock()
+			writeErr = cmp.Or(writeErr, err)
+			errMu.Unlock()
 		}
-	})
+	}
+	cfg := flowmeter.Config{Profile: pr, FlowTimeout: o.flowTimeout, ActivityTimeout: o.activityTimeout,
+		IPv4Only: o.ipv4Only, MaxFlows: o.maxFlows}
+	var m flowmeter.Sink
+	var err error
+	if o.workers == 1 {
+		m, err = flowmeter.New(cfg, func(f *flowmeter.Flow) { emit(0, f) })
+	} else {
+		m, err = flowmeter.NewSharded(cfg, o.workers, emit)
+	}
 	if err != nil {
 		return err
 	}
+	defer m.Flush() // stops the shard goroutines on early returns
+
 	// Open every input before writing anything, so a typo fails cleanly.
 	readers := make([]*capture.Reader, 0, len(inputs))
 	defer func() {
@@ -126,10 +148,17 @@ func runFlows(cmd *cobra.Command, e *env, o *flowsOpts, inputs []string) error {
 	if err != nil {
 		return err
 	}
-	w, err = flowmeter.NewWriter(out, o.format, pr, o.communityID)
+	if o.workers > 1 {
+		out = &syncWriter{w: out}
+	}
+	w, err := flowmeter.NewWriter(out, o.format, pr, o.communityID)
 	if err != nil {
 		closeOut()
 		return err
+	}
+	writers[0] = w
+	for i := 1; i < o.workers; i++ {
+		writers[i] = forkWriter(w)
 	}
 	bar := newProgress(e.stderr, o.progress, readers)
 	start := time.Now()
@@ -144,14 +173,19 @@ func runFlows(cmd *cobra.Command, e *env, o *flowsOpts, inputs []string) error {
 			// A damaged file ends early; the packets before the damage are
 			// metered and the next input still is.
 		}
-		if writeErr != nil {
+		errMu.Lock()
+		failed := writeErr != nil
+		errMu.Unlock()
+		if failed {
 			break
 		}
 	}
 	m.Flush()
 	bar.done()
-	if err := w.Close(); err != nil && writeErr == nil {
-		writeErr = err
+	for i := len(writers) - 1; i >= 0; i-- { // forks first, the header's writer last
+		if err := writers[i].Close(); err != nil && writeErr == nil {
+			writeErr = err
+		}
 	}
 	if err := closeOut(); err != nil && writeErr == nil {
 		writeErr = err
@@ -176,7 +210,7 @@ func openOutput(stdout io.Writer, path string) (io.Writer, func() error, error) 
 	return f, f.Close, nil
 }
 
-func printSummary(w io.Writer, m *flowmeter.Meter, elapsed time.Duration) {
+func printSummary(w io.Writer, m flowmeter.Sink, elapsed time.Duration) {
 	s := m.Stats()
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
@@ -211,6 +245,42 @@ func printSummary(w io.Writer, m *flowmeter.Meter, elapsed time.Duration) {
 	}
 	fmt.Fprintln(bw)
 }
+
+// syncWriter serialises Write calls of several shard writers.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// forkWriter gives another shard its own writer: a fork where the format
+// supports one, else the same writer behind a lock.
+func forkWriter(w flowmeter.Writer) flowmeter.Writer {
+	if f, ok := w.(interface{ Fork() flowmeter.Writer }); ok {
+		return f.Fork()
+	}
+	return &lockedWriter{w: w}
+}
+
+// lockedWriter shares one Writer between shards. Close is a no-op: the
+// shared writer is closed once, by its owner.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  flowmeter.Writer
+}
+
+func (l *lockedWriter) Write(f *flowmeter.Flow) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(f)
+}
+
+func (l *lockedWriter) Close() error { return nil }
 
 func countOf(xs []string, x string) int {
 	n := 0

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -151,5 +153,36 @@ func TestFlowsTruncatedKeepsFlows(t *testing.T) {
 	out, stderr, code := run(t, nil, "flows", cut)
 	if code == 0 || len(strings.Split(strings.TrimSpace(out), "\n")) < 2 {
 		t.Errorf("want flows written and a non-zero exit, got exit %d, %q, stderr %q", code, out, stderr)
+	}
+}
+
+func TestFlowsWorkersSameRecords(t *testing.T) {
+	in := sharedPcap(t, "synth_small")
+	for _, format := range []string{"csv", "jsonl", "parquet"} {
+		dir := t.TempDir()
+		var outs [2][]string
+		for i, workers := range []string{"1", "2"} {
+			path := filepath.Join(dir, workers+"."+format)
+			if _, stderr, code := run(t, nil, "flows", "-q", "--workers", workers, "--format", format, "-o", path, in); code != 0 {
+				t.Fatalf("%s workers=%s: %s", format, workers, stderr)
+			}
+			if format == "parquet" {
+				f, _ := os.Open(path)
+				st, _ := f.Stat()
+				pf, err := parquet.OpenFile(f, st.Size())
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs[i] = []string{strconv.FormatInt(pf.NumRows(), 10)}
+				f.Close()
+				continue
+			}
+			data, _ := os.ReadFile(path)
+			outs[i] = strings.Split(string(data), "\n")
+			slices.Sort(outs[i])
+		}
+		if !slices.Equal(outs[0], outs[1]) {
+			t.Errorf("%s: --workers 2 wrote different records than --workers 1", format)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package flowmeter
 
 import (
-	"bufio"
 	"io"
 
 	"github.com/flowguard/flowguard/internal/communityid"
@@ -11,37 +10,44 @@ import (
 // its column order and Java's number formatting, so tools and models built
 // on the public CIC datasets read flowguard's output unchanged.
 type CSVWriter struct {
-	w           *bufio.Writer
+	out         rowBuffer
 	cols        []Column
 	communityID bool
-	buf         []byte
-	err         error
 }
 
 // NewCSVWriter writes the header line at once. With communityID a
 // "Community ID" column is added after the profile's columns.
 func NewCSVWriter(w io.Writer, pr *Profile, communityID bool) (*CSVWriter, error) {
-	c := &CSVWriter{w: bufio.NewWriterSize(w, 256<<10), cols: pr.Columns, communityID: communityID}
+	c := &CSVWriter{out: rowBuffer{w: w}, cols: pr.Columns, communityID: communityID}
+	b := c.out.buf
 	for i, col := range c.cols {
 		if i > 0 {
-			c.buf = append(c.buf, ',')
+			b = append(b, ',')
 		}
-		c.buf = append(c.buf, col.Name...)
+		b = append(b, col.Name...)
 	}
 	if communityID {
-		c.buf = append(c.buf, ",Community ID"...)
+		b = append(b, ",Community ID"...)
 	}
-	c.buf = append(c.buf, '\n')
-	_, err := c.w.Write(c.buf)
-	return c, err
+	b = append(b, '\n')
+	c.out.buf = b
+	// The header goes out at once, ahead of any fork's rows.
+	return c, c.out.flush()
+}
+
+// Fork returns a writer of the same layout that writes no header, for
+// another goroutine. Rows reach the shared io.Writer whole, in chunks, so
+// the io.Writer only has to serialise its Write calls.
+func (c *CSVWriter) Fork() Writer {
+	return &CSVWriter{out: rowBuffer{w: c.out.w}, cols: c.cols, communityID: c.communityID}
 }
 
 // Write appends one record. The first error sticks and is returned again.
 func (c *CSVWriter) Write(f *Flow) error {
-	if c.err != nil {
-		return c.err
+	if c.out.err != nil {
+		return c.out.err
 	}
-	b := c.buf[:0]
+	b := c.out.buf
 	for i := range c.cols {
 		if i > 0 {
 			b = append(b, ',')
@@ -57,19 +63,11 @@ func (c *CSVWriter) Write(f *Flow) error {
 		b = append(b, ',')
 		b = f.AppendCommunityID(b)
 	}
-	b = append(b, '\n')
-	c.buf = b
-	_, c.err = c.w.Write(b)
-	return c.err
+	return c.out.commit(append(b, '\n'))
 }
 
 // Close flushes buffered records; it does not close the underlying writer.
-func (c *CSVWriter) Close() error {
-	if c.err != nil {
-		return c.err
-	}
-	return c.w.Flush()
-}
+func (c *CSVWriter) Close() error { return c.out.flush() }
 
 // AppendCommunityID appends the flow's Community ID v1 (seed 0). ICMP flows
 // use the type and code of their first packet, as the specification asks.

@@ -71,6 +71,11 @@
 // still open at the end in Java HashMap order instead; compare by Flow ID
 // and rank among equal IDs, never by line number.
 //
+// Sharded runs several Meters on their own goroutines (flows dispatched by
+// a symmetric hash of the two addresses, so a flow and its continuations
+// stay on one meter). Every record is the one a single Meter writes; only
+// the order changes: end order within a shard, shards interleaved.
+//
 // # Known residual difference
 //
 // The references' packet library sometimes reads an ARP request as an IPv4

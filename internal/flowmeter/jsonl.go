@@ -1,7 +1,6 @@
 package flowmeter
 
 import (
-	"bufio"
 	"io"
 	"math"
 	"strconv"
@@ -12,17 +11,15 @@ import (
 // JSON integers, doubles JSON numbers; NaN and ±Infinity, which JSON cannot
 // hold, are the strings "NaN", "Infinity" and "-Infinity".
 type JSONLWriter struct {
-	w    *bufio.Writer
+	out  rowBuffer
 	cols []Column
 	keys [][]byte // pre-quoted `"name":` prefixes
-	buf  []byte
 	text []byte
-	err  error
 }
 
 // NewJSONLWriter returns a JSON-lines writer for the profile's columns.
 func NewJSONLWriter(w io.Writer, pr *Profile) *JSONLWriter {
-	j := &JSONLWriter{w: bufio.NewWriterSize(w, 256<<10), cols: pr.Columns}
+	j := &JSONLWriter{out: rowBuffer{w: w}, cols: pr.Columns}
 	for _, c := range pr.Columns {
 		j.keys = append(j.keys, append(strconv.AppendQuote(nil, c.Name), ':'))
 	}
@@ -31,10 +28,10 @@ func NewJSONLWriter(w io.Writer, pr *Profile) *JSONLWriter {
 
 // Write appends one record. The first error sticks.
 func (j *JSONLWriter) Write(f *Flow) error {
-	if j.err != nil {
-		return j.err
+	if j.out.err != nil {
+		return j.out.err
 	}
-	b := append(j.buf[:0], '{')
+	b := append(j.out.buf, '{')
 	for i := range j.cols {
 		if i > 0 {
 			b = append(b, ',')
@@ -62,19 +59,16 @@ func (j *JSONLWriter) Write(f *Flow) error {
 	}
 	b = append(b, `,"Community ID":"`...)
 	b = f.AppendCommunityID(b)
-	b = append(b, "\"}\n"...)
-	j.buf = b
-	_, j.err = j.w.Write(b)
-	return j.err
+	return j.out.commit(append(b, "\"}\n"...))
+}
+
+// Fork returns a writer for another goroutine; see CSVWriter.Fork.
+func (j *JSONLWriter) Fork() Writer {
+	return &JSONLWriter{out: rowBuffer{w: j.out.w}, cols: j.cols, keys: j.keys}
 }
 
 // Close flushes buffered records.
-func (j *JSONLWriter) Close() error {
-	if j.err != nil {
-		return j.err
-	}
-	return j.w.Flush()
-}
+func (j *JSONLWriter) Close() error { return j.out.flush() }
 
 // appendJSONString quotes s as a JSON string.
 func appendJSONString(b, s []byte) []byte {

@@ -123,12 +123,10 @@ func (m *Meter) Add(d *decode.Packet) {
 		m.stats.Fragments++
 	}
 	t := p.ts
-	if t > m.clock {
-		m.clock = t
-		m.expire()
-	} else if t < m.clock {
+	if t < m.clock {
 		m.stats.OutOfOrder++
 	}
+	m.advance(t)
 
 	k := m.pr.key(&p)
 	idx, ok := m.table[k]

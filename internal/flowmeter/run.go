@@ -19,7 +19,7 @@ type Source interface {
 // so several sources can feed one meter, as one capture split into files.
 // A malformed capture ends the run with an error that wraps
 // capture.ErrFormat; the flows metered so far stay in m.
-func Run(ctx context.Context, src Source, m *Meter) error {
+func Run(ctx context.Context, src Source, m Sink) error {
 	var (
 		cp capture.Packet
 		d  decode.Packet
