@@ -156,10 +156,7 @@ func runFlows(cmd *cobra.Command, e *env, o *flowsOpts, inputs []string) error {
 		closeOut()
 		return err
 	}
-	writers[0] = w
-	for i := 1; i < o.workers; i++ {
-		writers[i] = forkWriter(w)
-	}
+	shareWriters(w, writers)
 	bar := newProgress(e.stderr, o.progress, readers)
 	start := time.Now()
 	var runErr error
@@ -182,10 +179,13 @@ func runFlows(cmd *cobra.Command, e *env, o *flowsOpts, inputs []string) error {
 	}
 	m.Flush()
 	bar.done()
-	for i := len(writers) - 1; i >= 0; i-- { // forks first, the header's writer last
-		if err := writers[i].Close(); err != nil && writeErr == nil {
+	for _, sw := range writers[1:] { // forks first, the header's writer last
+		if err := sw.Close(); err != nil && writeErr == nil {
 			writeErr = err
 		}
+	}
+	if err := w.Close(); err != nil && writeErr == nil {
+		writeErr = err
 	}
 	if err := closeOut(); err != nil && writeErr == nil {
 		writeErr = err
@@ -258,13 +258,24 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// forkWriter gives another shard its own writer: a fork where the format
-// supports one, else the same writer behind a lock.
-func forkWriter(w flowmeter.Writer) flowmeter.Writer {
-	if f, ok := w.(interface{ Fork() flowmeter.Writer }); ok {
-		return f.Fork()
+// shareWriters gives each shard a writer: w itself and forks of it where
+// the format supports forks, else w behind one lock for all of them.
+func shareWriters(w flowmeter.Writer, writers []flowmeter.Writer) {
+	writers[0] = w
+	if len(writers) == 1 {
+		return
 	}
-	return &lockedWriter{w: w}
+	f, ok := w.(interface{ Fork() flowmeter.Writer })
+	if !ok {
+		lw := &lockedWriter{w: w}
+		for i := range writers {
+			writers[i] = lw
+		}
+		return
+	}
+	for i := 1; i < len(writers); i++ {
+		writers[i] = f.Fork()
+	}
 }
 
 // lockedWriter shares one Writer between shards. Close is a no-op: the
