@@ -120,6 +120,9 @@ func Load(paths []string, opts LoadOptions) (*Table, *Report, error) {
 	}
 	t.X.Rows = len(t.Labels)
 	t.Original = t.Labels
+	if t.X.Rows == 0 {
+		return nil, nil, fmt.Errorf("load: no data rows in %d files", len(srcs))
+	}
 	if err := clean(t, opts, mapper, rep); err != nil {
 		return nil, nil, err
 	}
