@@ -133,7 +133,7 @@ func TestLoadTimes(t *testing.T) {
 	tab, _ := load(t, LoadOptions{}, fixture("cic-ids2017-trafficlabelling.csv"), fixture("cse-cic-ids2018.csv"))
 	want := []string{
 		"2017-07-06 13:40:00", "2017-07-06 13:41:00", // 10:40 ADT
-		"2017-07-07 18:56:00",                        // 3:56 p.m. ADT
+		"2017-07-07 18:56:00", // 3:56 p.m. ADT
 		"2018-02-15 08:25:18", "2018-02-16 13:47:37", "2018-02-14 10:32:00",
 	}
 	for i, w := range want {
