@@ -1,0 +1,439 @@
+// Command train is flowguard's side of the training benchmark
+// (bench/train/run.sh): it prepares identical train/test splits as CSV
+// files, trains and times flowguard's GBDT and random forest on them
+// through the gbdt and forest packages, and reports the comparison with
+// the XGBoost and scikit-learn runs that ref.py records from the same
+// files.
+//
+//	train prepare -shared ../shared -out DIR
+//	train run -data DIR -dataset cic2017 -model gbdt -threads 2 -out FILE.json
+//	train report -results DIR -out results.json
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/ml/forest"
+	"github.com/flowguard/flowguard/internal/ml/gbdt"
+	"github.com/flowguard/flowguard/internal/ml/tree/treetest"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: train prepare|run|report [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "prepare":
+		err = prepare(os.Args[2:])
+	case "run":
+		err = run(os.Args[2:])
+	case "report":
+		err = report(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "train:", err)
+		os.Exit(1)
+	}
+}
+
+// identifiers are the columns that name a flow rather than describe it.
+var identifiers = []string{"Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp",
+	"", "timestamp", "dst_port"}
+
+func prepare(args []string) error {
+	fs := flag.NewFlagSet("prepare", flag.ExitOnError)
+	shared := fs.String("shared", "../shared", "the shared data folder")
+	out := fs.String("out", "/tmp/flowguard-train-bench/data", "where to write the splits")
+	bigRows := fs.Int("big-rows", 1_000_000, "training rows of the scaled-up set")
+	seed := fs.Uint64("seed", 1, "split and jitter seed")
+	fs.Parse(args)
+	flows := filepath.Join(*shared, "data", "flows")
+	k8s := []string{filepath.Join(flows, "k8s-misuse", "benign", "background_traffic_20230319T1802.pcap_Flow.csv.gz")}
+	mal, err := filepath.Glob(filepath.Join(flows, "k8s-misuse", "malicious", "*.csv*"))
+	if err != nil || len(mal) == 0 {
+		return fmt.Errorf("no k8s-misuse malicious files under %s", flows)
+	}
+	k8s = append(k8s, mal...)
+	sets := []struct {
+		name  string
+		paths []string
+	}{
+		{"cic2017", []string{filepath.Join(flows, "cic-ids2017", "lccde-sample", "CICIDS2017_sample.csv.gz")}},
+		{"k8s", k8s},
+		{"cse2018", []string{filepath.Join(flows, "cse-cic-ids2018", "cstub-ml-ids-validation.csv")}},
+	}
+	for _, s := range sets {
+		c, err := treetest.ReadCSV(identifiers, s.paths...)
+		if err != nil {
+			return err
+		}
+		finite(c.Data)
+		d := treetest.Dedup(c.Data)
+		tr, te := treetest.StratifiedSplit(d, 0.3, *seed)
+		fmt.Printf("%-8s %6d rows, %6d unique, %2d features, %2d classes: train %d, test %d\n",
+			s.name, c.Data.X.Rows, d.X.Rows, d.X.Cols, d.Classes, tr.X.Rows, te.X.Rows)
+		if err := writeSplit(filepath.Join(*out, s.name), c.Columns, tr, te); err != nil {
+			return err
+		}
+		if s.name == "cic2017" {
+			// The timing set: real rows repeated with ±1 % multiplicative
+			// jitter, train and test scaled from their own split.
+			copies := (*bigRows + tr.X.Rows - 1) / tr.X.Rows
+			rng := rand.New(rand.NewPCG(*seed, 77))
+			btr, bte := scale(tr, copies, rng), scale(te, copies/3, rng)
+			fmt.Printf("%-8s %d training rows (%d copies), %d test rows\n", "big", btr.X.Rows, copies, bte.X.Rows)
+			if err := writeSplit(filepath.Join(*out, "big"), c.Columns, btr, bte); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finite replaces NaN and ±Inf by −1, the CIC convention for "not
+// measured", because scikit-learn's forest rejects both and XGBoost
+// rejects infinities.
+func finite(d *ml.Dataset) {
+	for i, v := range d.X.Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			d.X.Data[i] = -1
+		}
+	}
+}
+
+func scale(d *ml.Dataset, copies int, rng *rand.Rand) *ml.Dataset {
+	n := d.X.Rows * copies
+	s := &ml.Dataset{X: ml.NewMatrix(n, d.X.Cols), Y: make([]int, n), Classes: d.Classes}
+	for c := range copies {
+		for i := range d.X.Rows {
+			r := c*d.X.Rows + i
+			s.Y[r] = d.Y[i]
+			dst := s.X.Row(r)
+			for j, v := range d.X.Row(i) {
+				if c > 0 {
+					v *= 1 + 0.02*(rng.Float64()-0.5)
+				}
+				dst[j] = v
+			}
+		}
+	}
+	return s
+}
+
+func writeSplit(dir string, cols []string, tr, te *ml.Dataset) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeCSV(filepath.Join(dir, "train.csv"), cols, tr); err != nil {
+		return err
+	}
+	return writeCSV(filepath.Join(dir, "test.csv"), cols, te)
+}
+
+// writeCSV writes features with 9 significant digits (float32 precision
+// and more, which is what XGBoost keeps) and the label as an integer.
+func writeCSV(path string, cols []string, d *ml.Dataset) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for _, c := range cols {
+		w.WriteString(strings.ReplaceAll(c, ",", ";"))
+		w.WriteByte(',')
+	}
+	w.WriteString("label\n")
+	var buf []byte
+	for i := range d.X.Rows {
+		buf = buf[:0]
+		for _, v := range d.X.Row(i) {
+			buf = strconv.AppendFloat(buf, v, 'g', 9, 64)
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendInt(buf, int64(d.Y[i]), 10)
+		buf = append(buf, '\n')
+		w.Write(buf)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// readSplitCSV reads a file written by writeCSV.
+func readSplitCSV(path string) (*ml.Dataset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	head, err := r.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cols := strings.Count(head, ",")
+	var vals []float64
+	var y []int
+	for {
+		line, err := r.ReadSlice('\n')
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		fields := strings.Split(strings.TrimSpace(string(line)), ",")
+		if len(fields) != cols+1 {
+			return nil, fmt.Errorf("%s: %d fields, want %d", path, len(fields), cols+1)
+		}
+		for _, s := range fields[:cols] {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			vals = append(vals, v)
+		}
+		c, err := strconv.Atoi(fields[cols])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		y = append(y, c)
+	}
+	return &ml.Dataset{X: &ml.Matrix{Rows: len(y), Cols: cols, Data: vals}, Y: y}, nil
+}
+
+// Result is one timed run, flowguard's or a reference's (ref.py writes
+// the same fields).
+type Result struct {
+	Tool      string  `json:"tool"`
+	Model     string  `json:"model"` // gbdt or rf
+	Dataset   string  `json:"dataset"`
+	Rep       int     `json:"rep"`
+	Threads   int     `json:"threads"`
+	Trees     int     `json:"trees"`
+	TrainRows int     `json:"train_rows"`
+	TestRows  int     `json:"test_rows"`
+	TrainSec  float64 `json:"train_s"`
+	PredSec   float64 `json:"predict_s"`
+	MacroF1   float64 `json:"macro_f1"`
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	data := fs.String("data", "/tmp/flowguard-train-bench/data", "prepared splits")
+	dataset := fs.String("dataset", "cic2017", "split to use")
+	model := fs.String("model", "gbdt", "gbdt or rf")
+	threads := fs.Int("threads", 2, "goroutines")
+	trees := fs.Int("trees", 200, "boosting rounds or forest trees")
+	depth := fs.Int("depth", 6, "GBDT max depth")
+	eta := fs.Float64("eta", 0.1, "GBDT learning rate")
+	lambda := fs.Float64("lambda", 1, "GBDT L2")
+	mcw := fs.Float64("min-child-weight", 1, "GBDT min child weight")
+	rep := fs.Int("rep", 0, "repetition number, recorded")
+	out := fs.String("out", "", "result JSON file (default stdout)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of training and prediction here")
+	fs.Parse(args)
+	tr, err := readSplitCSV(filepath.Join(*data, *dataset, "train.csv"))
+	if err != nil {
+		return err
+	}
+	te, err := readSplitCSV(filepath.Join(*data, *dataset, "test.csv"))
+	if err != nil {
+		return err
+	}
+	classes := slices.Max(tr.Y) + 1
+	if mt := slices.Max(te.Y) + 1; mt > classes {
+		classes = mt
+	}
+	tr.Classes, te.Classes = classes, classes
+	res := Result{Tool: "flowguard", Model: *model, Dataset: *dataset, Rep: *rep, Threads: *threads,
+		Trees: *trees, TrainRows: tr.X.Rows, TestRows: te.X.Rows}
+	var clf interface {
+		PredictProbaBatch(*ml.Matrix, []float64, int) error
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	switch *model {
+	case "gbdt":
+		o := gbdt.DefaultOptions()
+		o.Rounds, o.MaxDepth, o.LearningRate, o.Lambda, o.MinChildWeight, o.Threads = *trees, *depth, *eta, *lambda, *mcw, *threads
+		m, err := gbdt.New(o).Train(context.Background(), tr, nil)
+		if err != nil {
+			return err
+		}
+		clf = m
+	case "rf":
+		o := forest.DefaultOptions()
+		o.Trees, o.Threads, o.Seed = *trees, *threads, 1
+		m, err := forest.New(o).Train(context.Background(), tr)
+		if err != nil {
+			return err
+		}
+		clf = m
+	default:
+		return fmt.Errorf("unknown model %q", *model)
+	}
+	res.TrainSec = time.Since(start).Seconds()
+	proba := make([]float64, te.X.Rows*classes)
+	start = time.Now()
+	if err := clf.PredictProbaBatch(te.X, proba, *threads); err != nil {
+		return err
+	}
+	res.PredSec = time.Since(start).Seconds()
+	res.MacroF1 = treetest.MacroF1(te.Y, treetest.Argmax(proba, classes), classes)
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "flowguard %-4s %-8s rep %d: train %.2fs, predict %.3fs, macro-F1 %.4f\n",
+		*model, *dataset, *rep, res.TrainSec, res.PredSec, res.MacroF1)
+	if *out == "" {
+		_, err = fmt.Println(string(b))
+		return err
+	}
+	return os.WriteFile(*out, append(b, '\n'), 0o644)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	n := len(s)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Row is one line of the comparison table.
+type Row struct {
+	Dataset      string  `json:"dataset"`
+	Model        string  `json:"model"`
+	Reference    string  `json:"reference"`
+	Runs         int     `json:"runs"`
+	Trees        int     `json:"trees"`
+	TrainRows    int     `json:"train_rows"`
+	TestRows     int     `json:"test_rows"`
+	TrainSec     float64 `json:"flowguard_train_s"`
+	RefTrainSec  float64 `json:"reference_train_s"`
+	TrainRatio   float64 `json:"train_time_ratio"`
+	MacroF1      float64 `json:"flowguard_macro_f1"`
+	RefMacroF1   float64 `json:"reference_macro_f1"`
+	F1Diff       float64 `json:"macro_f1_diff"`
+	PredRowsSec  float64 `json:"flowguard_predict_rows_s"`
+	RefPredRows  float64 `json:"reference_predict_rows_s"`
+	PredictRatio float64 `json:"predict_throughput_ratio"`
+}
+
+func report(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	dir := fs.String("results", "/tmp/flowguard-train-bench/results", "folder of run JSON files")
+	out := fs.String("out", "", "write the table as JSON here too")
+	fs.Parse(args)
+	files, err := filepath.Glob(filepath.Join(*dir, "*.json"))
+	if err != nil {
+		return err
+	}
+	type key struct{ tool, model, dataset string }
+	runs := map[key][]Result{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var r Result
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		k := key{r.Tool, r.Model, r.Dataset}
+		runs[k] = append(runs[k], r)
+	}
+	refs := map[string]string{"gbdt": "xgboost", "rf": "sklearn"}
+	var rows []Row
+	for _, ds := range []string{"cic2017", "k8s", "cse2018", "big"} {
+		for _, model := range []string{"gbdt", "rf"} {
+			fg, ref := runs[key{"flowguard", model, ds}], runs[key{refs[model], model, ds}]
+			if len(fg) == 0 || len(ref) == 0 {
+				continue
+			}
+			med := func(rs []Result, f func(Result) float64) float64 {
+				xs := make([]float64, len(rs))
+				for i, r := range rs {
+					xs[i] = f(r)
+				}
+				return median(xs)
+			}
+			train := func(r Result) float64 { return r.TrainSec }
+			f1 := func(r Result) float64 { return r.MacroF1 }
+			pred := func(r Result) float64 { return float64(r.TestRows) / r.PredSec }
+			row := Row{Dataset: ds, Model: model, Reference: refs[model], Runs: min(len(fg), len(ref)),
+				Trees: fg[0].Trees, TrainRows: fg[0].TrainRows, TestRows: fg[0].TestRows,
+				TrainSec: med(fg, train), RefTrainSec: med(ref, train),
+				MacroF1: med(fg, f1), RefMacroF1: med(ref, f1),
+				PredRowsSec: med(fg, pred), RefPredRows: med(ref, pred)}
+			row.TrainRatio = row.TrainSec / row.RefTrainSec
+			row.F1Diff = row.MacroF1 - row.RefMacroF1
+			row.PredictRatio = row.PredRowsSec / row.RefPredRows
+			rows = append(rows, row)
+		}
+	}
+	fmt.Println("| dataset | model vs reference | train rows | trees | train s (fg / ref) | time ratio | macro-F1 (fg / ref) | F1 diff | predict rows/s (fg / ref) | throughput ratio |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		fmt.Printf("| %s | %s vs %s | %d | %d | %.2f / %.2f | %.2f× | %.4f / %.4f | %+.4f | %s / %s | %.2f× |\n",
+			r.Dataset, r.Model, r.Reference, r.TrainRows, r.Trees, r.TrainSec, r.RefTrainSec, r.TrainRatio,
+			r.MacroF1, r.RefMacroF1, r.F1Diff, si(r.PredRowsSec), si(r.RefPredRows), r.PredictRatio)
+	}
+	if *out != "" {
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(*out, append(b, '\n'), 0o644)
+	}
+	return nil
+}
+
+// si formats a rate with a k or M suffix.
+func si(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
