@@ -318,7 +318,7 @@ func TestCICIDS2017(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("shared data not available (%v): the real-data test needs /work/shared beside the checkout", err)
 	}
-	c, err := treetest.ReadCSV(path)
+	c, err := treetest.ReadCSV(nil, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,19 +86,77 @@ func FitBins(X *ml.Matrix, rows []int, opt BinOptions) (*Bins, error) {
 	}
 	b := &Bins{Cuts: make([][]float64, X.Cols)}
 	parallelFor(X.Cols, threadsOr(opt.Threads), func(lo, hi int) {
-		vals := make([]float64, 0, len(sample))
+		keys := make([]uint64, 0, len(sample))
+		tmp := make([]uint64, len(sample))
+		vals := make([]float64, len(sample))
 		for f := lo; f < hi; f++ {
-			vals = vals[:0]
+			keys = keys[:0]
 			for _, r := range sample {
 				if v := X.Data[r*X.Cols+f]; !math.IsNaN(v) {
-					vals = append(vals, v)
+					keys = append(keys, orderKey(v))
 				}
 			}
-			slices.Sort(vals)
+			radixSort(keys, tmp[:len(keys)])
+			vals = vals[:len(keys)]
+			for i, k := range keys {
+				vals[i] = fromOrderKey(k)
+			}
 			b.Cuts[f] = cutPoints(vals, maxBins)
 		}
 	})
 	return b, nil
+}
+
+// orderKey maps a non-NaN float to a uint64 with the same order: negative
+// numbers have all bits flipped, others only the sign bit.
+func orderKey(v float64) uint64 {
+	u := math.Float64bits(v)
+	if u>>63 == 1 {
+		return ^u
+	}
+	return u | 1<<63
+}
+
+func fromOrderKey(k uint64) float64 {
+	if k>>63 == 1 {
+		return math.Float64frombits(k &^ (1 << 63))
+	}
+	return math.Float64frombits(^k)
+}
+
+// radixSort sorts keys with 16-bit least-significant-digit passes, using
+// tmp (same length) as the other buffer. A pass whose digit is the same
+// for every key is skipped, which is most of them for small integers.
+// -0 and +0 sort apart but equal values still end adjacent.
+func radixSort(keys, tmp []uint64) {
+	if len(keys) < 2 {
+		return
+	}
+	var count [1 << 16]int
+	src, dst := keys, tmp
+	for shift := uint(0); shift < 64; shift += 16 {
+		clear(count[:])
+		for _, k := range src {
+			count[(k>>shift)&0xffff]++
+		}
+		if count[(src[0]>>shift)&0xffff] == len(src) {
+			continue
+		}
+		pos := 0
+		for d, c := range count {
+			count[d] = pos
+			pos += c
+		}
+		for _, k := range src {
+			d := (k >> shift) & 0xffff
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
 }
 
 // cutPoints returns at most maxBins-1 cuts for the sorted values.
@@ -188,20 +246,25 @@ func (b *Bins) Bin(f int, v float64) uint8 {
 }
 
 // searchCuts returns the number of cuts strictly below v: the first i with
-// v <= cuts[i]. The loop halves a window of fixed length with no data-
-// dependent branch, which is faster than sort.Search on 255 entries.
+// v <= cuts[i]. The window halves every step whatever the comparison says,
+// so the loop compiles to conditional moves instead of branches that
+// random data mispredicts half of the time.
 func searchCuts(cuts []float64, v float64) int {
-	lo, n := 0, len(cuts)
-	for n > 0 {
-		half := n >> 1
-		if cuts[lo+half] < v {
-			lo += half + 1
-			n -= half + 1
-		} else {
-			n = half
-		}
+	base, n := 0, len(cuts)
+	if n == 0 {
+		return 0
 	}
-	return lo
+	for n > 1 {
+		half := n >> 1
+		if cuts[base+half-1] < v {
+			base += half
+		}
+		n -= half
+	}
+	if cuts[base] < v {
+		base++
+	}
+	return base
 }
 
 // Validate reports whether b is usable: at most 255 value bins per feature,

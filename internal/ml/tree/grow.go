@@ -63,11 +63,13 @@ type Grower struct {
 	threads int
 
 	off     []int   // first bin of feature f in a histogram
+	nbins   []int   // value bins of feature f
 	histLen int     // floats in a full histogram
 	usable  []int32 // features with at least two value bins
 
 	rows, scratch []int32
 	ogh           []float64 // gradients in the order of rows
+	og2           []pair    // the same for one output, as pairs
 	gh            []float64 // this tree's gradients, by row index
 
 	pool    [][]float64 // free histograms
@@ -83,10 +85,11 @@ type Grower struct {
 	level    [][]int32 // per-depth draws
 	levelSet []bool
 	rnd      []uint64 // random cut draws of extra trees, per node and feature
-	queue    []int32 // expandable nodes: FIFO from head, or a heap
+	queue    []int32  // expandable nodes: FIFO from head, or a heap
 	head     int
 	leafNode []int32 // node of each leaf of the last tree
 	workers  []worker
+	alive    [2][]bool // per sibling and feature: can still split
 	job      job
 	wg       sync.WaitGroup
 	rng      *rand.Rand
@@ -99,7 +102,8 @@ type pending struct {
 	depth      int
 	sum        int // offset of the node's stride sums in arena
 	hist       []float64
-	feats      []int32 // candidate features
+	feats      []int32 // candidate features, whose histograms are built
+	live       []int32 // features that can still split this node's rows
 	best       split
 	rnd        int // offset in Grower.rnd of the node's random cuts
 }
@@ -145,15 +149,24 @@ func NewGrower(data *Binned, bins *Bins, p Params) (*Grower, error) {
 	if g.p.Scale == 0 {
 		g.p.Scale = 1
 	}
+	// With one output every feature gets a full 256-bin window, so the
+	// histogram loop indexes fixed-size arrays by a uint8 bin and needs no
+	// bounds checks; with more outputs, windows are packed to save memory.
 	g.off = make([]int, data.Cols+1)
+	g.nbins = make([]int, data.Cols)
 	for f := range data.Cols {
 		nb := bins.NumBins(f)
+		g.nbins[f] = nb
 		g.off[f+1] = g.off[f] + nb + 1
+		if g.stride == 2 {
+			g.off[f+1] = g.off[f] + 256
+		}
 		if nb > 1 {
 			g.usable = append(g.usable, int32(f))
 		}
 	}
 	g.histLen = g.off[data.Cols] * g.stride
+	g.alive = [2][]bool{make([]bool, data.Cols), make([]bool, data.Cols)}
 	// Open leaves keep their histogram only up to about 1 GiB; past it a
 	// split builds both children instead of subtracting.
 	g.maxHeld = max(4, (1<<30)/(8*max(1, g.histLen)))
@@ -197,9 +210,13 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 	if cap(g.rows) < n {
 		g.rows = make([]int32, n)
 		g.scratch = make([]int32, n)
-		g.ogh = make([]float64, n*g.stride)
+		if g.stride == 2 {
+			g.og2 = make([]pair, n)
+		} else {
+			g.ogh = make([]float64, n*g.stride)
+		}
 	}
-	g.rows, g.scratch, g.ogh = g.rows[:n], g.scratch[:n], g.ogh[:n*g.stride]
+	g.rows, g.scratch = g.rows[:n], g.scratch[:n]
 	copy(g.rows, rows)
 	g.pend, g.nodes, g.gains, g.arena, g.featBuf, g.queue = g.pend[:0], g.nodes[:0], g.gains[:0], g.arena[:0], g.featBuf[:0], g.queue[:0]
 	clear(g.levelSet)
@@ -217,7 +234,7 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 		}
 	}
 	g.newNode(0, n, 0, sum)
-	g.evaluate([2]int32{0}, 1, nil)
+	g.evaluate([2]int32{0}, 1, nil, g.treeFeat)
 	g.enqueue(0)
 
 	leaves := 1
@@ -419,7 +436,7 @@ func (g *Grower) expand(i int32) {
 	g.nodes[i] = Node{Feature: s.feature, Left: li, Right: ri, Threshold: g.bins.Cuts[s.feature][s.bin], Bin: s.bin, DefaultLeft: s.defaultLeft}
 	g.gains[i] = s.gain
 	g.pend[i].hist = nil // handed to a child or released in evaluate
-	g.evaluate([2]int32{li, ri}, 2, p.hist)
+	g.evaluate([2]int32{li, ri}, 2, p.hist, p.live)
 	g.enqueue(li)
 	g.enqueue(ri)
 }
@@ -450,10 +467,11 @@ func (g *Grower) partition(start, end int, f int32, bin uint8, defaultLeft bool)
 func (g *Grower) gather(start, end int) {
 	s := g.stride
 	if s == 2 {
-		og := g.ogh[2*start : 2*end]
-		for j, r := range g.rows[start:end] {
-			og[2*j] = g.gh[2*r]
-			og[2*j+1] = g.gh[2*r+1]
+		rows := g.rows[start:end]
+		og := g.og2[start:end]
+		og = og[:len(rows)]
+		for j, r := range rows {
+			og[j] = pair{g.gh[2*r], g.gh[2*r+1]}
 		}
 		return
 	}
@@ -474,19 +492,25 @@ type job struct {
 
 // evaluate gives each of the n nodes in kids (the root, or two siblings) a
 // histogram and its best split. parent is the siblings' parent histogram,
-// or nil.
-func (g *Grower) evaluate(kidArr [2]int32, n int, parent []float64) {
+// or nil; live the features that could still split the parent. With
+// subtraction, a feature whose parent rows all share one bin is neither
+// built nor searched again below it, which prunes most features deep in a
+// tree.
+func (g *Grower) evaluate(kidArr [2]int32, n int, parent []float64, live []int32) {
 	kids := kidArr[:n]
 	sub := g.subtracting()
 	var want [2]bool
 	wanted := false
 	for c, i := range kids {
 		want[c] = g.splittable(i)
-		if want[c] {
+		switch {
+		case sub:
+			g.pend[i].feats = live
+		case want[c]:
 			g.pend[i].feats = g.candidates(i)
-			want[c] = len(g.pend[i].feats) > 0
-			wanted = wanted || want[c]
 		}
+		want[c] = want[c] && len(g.pend[i].feats) > 0
+		wanted = wanted || want[c]
 	}
 	if !wanted {
 		if parent != nil {
@@ -547,6 +571,15 @@ func (g *Grower) evaluate(kidArr [2]int32, n int, parent []float64) {
 	}
 	for c, i := range kids {
 		p := &g.pend[i]
+		if sub && want[c] {
+			start := len(g.featBuf)
+			for _, f := range p.feats {
+				if g.alive[c][f] {
+					g.featBuf = append(g.featBuf, f)
+				}
+			}
+			p.live = g.featBuf[start:len(g.featBuf):len(g.featBuf)]
+		}
 		if want[c] {
 			// Workers hold ascending feature chunks; a strict > keeps the
 			// lowest feature among equal gains whatever the thread count.
@@ -590,9 +623,8 @@ func (g *Grower) work(t, T int) {
 	}
 	if j.derive >= 0 {
 		small, big := &g.pend[kids[1-j.derive]], &g.pend[kids[j.derive]]
-		for _, f := range chunk(g.treeFeat, t, T) {
-			lo, hi := g.off[f]*g.stride, g.off[f+1]*g.stride
-			bh, sh := big.hist[lo:hi], small.hist[lo:hi]
+		for _, f := range chunk(big.feats, t, T) {
+			bh, sh := g.histOf(big.hist, f), g.histOf(small.hist, f)
 			for x := range bh {
 				bh[x] -= sh[x]
 			}
@@ -609,9 +641,6 @@ func (g *Grower) work(t, T int) {
 
 // buildFeats is the list of features whose histogram node i needs.
 func (g *Grower) buildFeats(i int32) []int32 {
-	if g.subtracting() {
-		return g.treeFeat
-	}
 	return g.pend[i].feats
 }
 
@@ -627,33 +656,74 @@ const histBlock = 4096
 // buildHist fills node i's histogram for the given features.
 func (g *Grower) buildHist(i int32, feats []int32) {
 	p := &g.pend[i]
-	s := g.stride
 	for _, f := range feats {
-		clear(p.hist[g.off[f]*s : g.off[f+1]*s])
+		clear(g.histOf(p.hist, f))
 	}
+	s := g.stride
 	for b0 := p.start; b0 < p.end; b0 += histBlock {
 		b1 := min(b0+histBlock, p.end)
 		rows := g.rows[b0:b1]
-		og := g.ogh[b0*s : b1*s]
-		for _, f := range feats {
-			h := p.hist[g.off[f]*s : g.off[f+1]*s]
-			col := g.data.Col(int(f))
-			if s == 2 {
-				accumulate2(h, col, rows, og)
-			} else {
-				accumulate(h, col, rows, og, s)
+		if s != 2 {
+			og := g.ogh[b0*s : b1*s]
+			for _, f := range feats {
+				accumulate(g.histOf(p.hist, f), g.data.Col(int(f)), rows, og, s)
 			}
+			continue
+		}
+		og := g.og2[b0:b1]
+		fs := feats
+		// Four features per pass: the row's gradients are loaded once
+		// and the four histograms' dependency chains overlap.
+		for ; len(fs) >= 4; fs = fs[4:] {
+			accumulate2x4(g.window(p.hist, fs[0]), g.window(p.hist, fs[1]), g.window(p.hist, fs[2]), g.window(p.hist, fs[3]),
+				g.data.Col(int(fs[0])), g.data.Col(int(fs[1])), g.data.Col(int(fs[2])), g.data.Col(int(fs[3])), rows, og)
+		}
+		for _, f := range fs {
+			accumulate2(g.window(p.hist, f), g.data.Col(int(f)), rows, og)
 		}
 	}
 }
 
-// accumulate2 is the histogram loop for one output: (g, h) per bin.
-func accumulate2(h []float64, col []uint8, rows []int32, og []float64) {
-	og = og[:2*len(rows)]
+// pair is one row's gradient and hessian for a one-output tree.
+type pair struct{ g, h float64 }
+
+// histOf is feature f's part of histogram h: its value bins and the
+// missing bin.
+func (g *Grower) histOf(h []float64, f int32) []float64 {
+	o := g.off[f] * g.stride
+	return h[o : o+(g.nbins[f]+1)*g.stride]
+}
+
+// window is feature f's full 256-bin window of a one-output histogram.
+func (g *Grower) window(h []float64, f int32) *[512]float64 {
+	o := g.off[f] * 2
+	return (*[512]float64)(h[o : o+512])
+}
+
+// accumulate2 is the histogram loop for one output.
+func accumulate2(h *[512]float64, col []uint8, rows []int32, og []pair) {
+	og = og[:len(rows)]
 	for j, r := range rows {
 		b := int(col[r]) << 1
-		h[b] += og[2*j]
-		h[b+1] += og[2*j+1]
+		h[b] += og[j].g
+		h[b|1] += og[j].h
+	}
+}
+
+// accumulate2x4 is accumulate2 for four features at once.
+func accumulate2x4(h0, h1, h2, h3 *[512]float64, c0, c1, c2, c3 []uint8, rows []int32, og []pair) {
+	og = og[:len(rows)]
+	for j, r := range rows {
+		gr, hs := og[j].g, og[j].h
+		b0, b1, b2, b3 := int(c0[r])<<1, int(c1[r])<<1, int(c2[r])<<1, int(c3[r])<<1
+		h0[b0] += gr
+		h0[b0|1] += hs
+		h1[b1] += gr
+		h1[b1|1] += hs
+		h2[b2] += gr
+		h2[b2|1] += hs
+		h3[b3] += gr
+		h3[b3|1] += hs
 	}
 }
 

@@ -38,22 +38,36 @@ func (g *Grower) score(s []float64) float64 {
 // current evaluation) and keeps the best split in w.best[c].
 func (g *Grower) searchNode(w *worker, c int, i int32, lo, hi int) {
 	p := &g.pend[i]
-	s := g.stride
-	sum := g.arena[p.sum : p.sum+s]
+	sum := g.arena[p.sum : p.sum+g.stride]
 	parent := g.score(sum)
 	for fi := lo; fi < hi; fi++ {
 		f := p.feats[fi]
-		h := p.hist[g.off[f]*s : g.off[f+1]*s]
-		nb := g.off[f+1] - g.off[f] - 1
+		h := g.histOf(p.hist, f)
+		nb := g.nbins[f]
+		g.alive[c][f] = g.splits(h, nb)
 		switch {
 		case g.p.RandomSplits:
 			g.searchRandom(w, c, f, h, nb, sum, parent, g.rnd[p.rnd+fi])
-		case s == 2:
+		case g.stride == 2:
 			g.search2(w, c, f, h, nb, sum, parent)
 		default:
 			g.searchAll(w, c, f, h, nb, sum, parent)
 		}
 	}
+}
+
+// splits reports whether a histogram has rows in two value bins, or in
+// one value bin and the missing bin: otherwise no cut can separate them,
+// here or in any descendant.
+func (g *Grower) splits(h []float64, nb int) bool {
+	s := g.stride
+	n := 0
+	for b := 0; b < nb && n < 2; b++ {
+		if g.weight(h[b*s:(b+1)*s]) > 0 {
+			n++
+		}
+	}
+	return n >= 2 || (n == 1 && g.weight(h[nb*s:(nb+1)*s]) > 0)
 }
 
 // better reports whether a split of the given gain, with children scores

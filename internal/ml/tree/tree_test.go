@@ -281,9 +281,13 @@ func FuzzTreeValidate(f *testing.F) {
 
 func BenchmarkGrow(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 5))
+	// Like flow features: half of the columns are zero for 70 % of rows.
 	X := ml.NewMatrix(200_000, 32)
 	for i := range X.Data {
 		X.Data[i] = rng.Float64()
+		if i%2 == 0 && rng.IntN(10) < 7 {
+			X.Data[i] = 0
+		}
 	}
 	gh := make([]float64, 2*X.Rows)
 	for i := range X.Rows {
@@ -303,6 +307,24 @@ func BenchmarkGrow(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := g.Grow(gh, rows, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBinning(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	X := ml.NewMatrix(200_000, 32)
+	for i := range X.Data {
+		X.Data[i] = math.Round(rng.ExpFloat64()*1000) / 10
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		bins, err := FitBins(X, nil, BinOptions{Threads: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bins.Transform(X, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -63,10 +63,42 @@ type CSV struct {
 	Data    *ml.Dataset
 }
 
-// ReadCSV reads a labelled flow CSV (gzip if the name ends in .gz): the
-// label is the last column, columns named in drop are skipped, and a cell
-// that is not a number becomes NaN. Header names are trimmed.
-func ReadCSV(path string, drop ...string) (*CSV, error) {
+// ReadCSV reads labelled flow CSVs with one header (gzip when a name ends
+// in .gz) into one table: the label is the last column, columns named in
+// drop are skipped, and a cell that is not a number becomes NaN. Header
+// names are trimmed.
+func ReadCSV(drop []string, paths ...string) (*CSV, error) {
+	out := &CSV{}
+	var head []string
+	var vals []float64
+	var labels []string
+	for _, path := range paths {
+		h, err := readCSV(path, drop, &vals, &labels)
+		if err != nil {
+			return nil, err
+		}
+		if head == nil {
+			head = h
+		} else if !slices.Equal(head, h) {
+			return nil, fmt.Errorf("%s: header differs from %s", path, paths[0])
+		}
+	}
+	out.Columns = head
+	out.Classes = slices.Compact(slices.Sorted(slices.Values(labels)))
+	y := make([]int, len(labels))
+	for i, l := range labels {
+		y[i], _ = slices.BinarySearch(out.Classes, l)
+	}
+	out.Data = &ml.Dataset{
+		X:       &ml.Matrix{Rows: len(labels), Cols: len(head), Data: vals},
+		Y:       y,
+		Classes: len(out.Classes),
+	}
+	return out, nil
+}
+
+// readCSV appends one file's rows and returns its kept column names.
+func readCSV(path string, drop []string, vals *[]float64, labels *[]string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -88,20 +120,18 @@ func ReadCSV(path string, drop ...string) (*CSV, error) {
 		return nil, fmt.Errorf("%s: header: %w", path, err)
 	}
 	var keep []int
-	out := &CSV{}
+	var names []string
 	for i, h := range head[:len(head)-1] {
 		h = strings.TrimSpace(h)
 		if !slices.Contains(drop, h) {
 			keep = append(keep, i)
-			out.Columns = append(out.Columns, h)
+			names = append(names, h)
 		}
 	}
-	var vals []float64
-	var labels []string
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			break
+			return names, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
@@ -111,21 +141,10 @@ func ReadCSV(path string, drop ...string) (*CSV, error) {
 			if err != nil {
 				v = math.NaN()
 			}
-			vals = append(vals, v)
+			*vals = append(*vals, v)
 		}
-		labels = append(labels, strings.TrimSpace(rec[len(rec)-1]))
+		*labels = append(*labels, strings.TrimSpace(rec[len(rec)-1]))
 	}
-	out.Classes = slices.Compact(slices.Sorted(slices.Values(labels)))
-	y := make([]int, len(labels))
-	for i, l := range labels {
-		y[i], _ = slices.BinarySearch(out.Classes, l)
-	}
-	out.Data = &ml.Dataset{
-		X:       &ml.Matrix{Rows: len(labels), Cols: len(keep), Data: vals},
-		Y:       y,
-		Classes: len(out.Classes),
-	}
-	return out, nil
 }
 
 // Dedup drops rows whose features and label repeat an earlier row.
