@@ -12,7 +12,8 @@ import (
 
 // parquetHeader returns the leaf column names of a Parquet file (nested
 // fields as "a.b", which no dialect names, so they are reported unknown).
-func parquetHeader(f *os.File, size int64) ([]string, error) {
+func parquetHeader(f *os.File, size int64) (_ []string, err error) {
+	defer recoverParquet(&err)
 	pf, err := parquet.OpenFile(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
@@ -26,7 +27,8 @@ func parquetHeader(f *os.File, size int64) ([]string, error) {
 
 // readParquet reads a Parquet file row group by row group. Numbers go to
 // the builder typed; text cells as for CSV.
-func (l *loader) readParquet(s *source) error {
+func (l *loader) readParquet(s *source) (err error) {
+	defer recoverParquet(&err)
 	f, err := os.Open(s.path)
 	if err != nil {
 		return err
@@ -99,4 +101,12 @@ func parquetValue(b *builder, v parquet.Value) error {
 		return b.number(col, v.Double())
 	}
 	return fmt.Errorf("column %q: unsupported Parquet type %s", b.roles[col].name, v.Kind())
+}
+
+// recoverParquet turns a panic of the Parquet decoder on a damaged file
+// into an error: malformed input must fail the load, not the process.
+func recoverParquet(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("parquet: malformed file: %v", r)
+	}
 }

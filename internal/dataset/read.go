@@ -272,10 +272,11 @@ func probe(path string) (*source, error) {
 	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		s.gz = true
 		// The gzip trailer holds the text size modulo 4 GiB: a hint for
-		// preallocating, no more.
+		// preallocating, no more, and bounded by deflate's best ratio
+		// (1032:1) so a damaged trailer cannot reserve gigabytes.
 		var isize [4]byte
 		if _, err := f.ReadAt(isize[:], s.size-4); err == nil {
-			s.text = int64(binary.LittleEndian.Uint32(isize[:]))
+			s.text = min(int64(binary.LittleEndian.Uint32(isize[:])), 1032*s.size)
 		}
 	}
 	r, closeFile, err := s.open(nil)
