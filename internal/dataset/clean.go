@@ -283,6 +283,13 @@ func mapLabels(t *Table, m *labelMapper, rep *Report) error {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("no %s entry for %q: kept as is", m.mode, unmapped))
 	}
 	t.Original = t.Labels
+	identity := true
+	for c, l := range to {
+		identity = identity && c == l
+	}
+	if identity {
+		return nil // Labels and Original stay one slice
+	}
 	t.Labels = make([]string, len(t.Original))
 	for i, c := range t.Original {
 		t.Labels[i] = to[c]

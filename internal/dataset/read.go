@@ -113,7 +113,7 @@ func Load(paths []string, opts LoadOptions) (*Table, *Report, error) {
 			Duplicate: s.hdr.dups, IndexColumn: s.hdr.index, Labels: map[string]int{},
 			Timestamps: slices.ContainsFunc(s.hdr.canon, func(c int) bool { return c >= 0 && columns[c].Kind == KindTime })}
 		if err := l.read(s); err != nil {
-			return nil, nil, fmt.Errorf("load %s %w", s.path, err)
+			return nil, nil, fmt.Errorf("load %s: %w", s.path, err)
 		}
 		rep.Files = append(rep.Files, *l.fr)
 		t.Files = append(t.Files, s.info)
@@ -349,13 +349,23 @@ func skipBOM(br *bufio.Reader) error {
 	return err
 }
 
-// readLine returns the next line without its line ending.
+// readLine returns the next line without its line ending; a file without
+// line breaks fails at maxLine instead of being read whole.
 func readLine(br *bufio.Reader) ([]byte, error) {
-	line, err := br.ReadBytes('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-		return nil, fmt.Errorf("no header line: %w", err)
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		line = append(line, frag...)
+		switch {
+		case len(line) > maxLine:
+			return nil, fmt.Errorf("first line longer than %d MiB", maxLine>>20)
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err != nil && !(errors.Is(err, io.EOF) && len(line) > 0):
+			return nil, fmt.Errorf("no header line: %w", err)
+		}
+		return bytes.TrimRight(line, "\r\n"), nil
 	}
-	return bytes.TrimRight(line, "\r\n"), nil
 }
 
 // field is what a column is kept for besides being a feature.

@@ -249,9 +249,6 @@ func readHeader(names []string) (*header, error) {
 	if h.features == 0 {
 		return nil, noFeatures(h.names)
 	}
-	if h.dialect.marker != "" && !seen[colIndex[h.dialect.marker]] {
-		return nil, fmt.Errorf("dialect %s without its %s column", h.dialect.Name, h.dialect.marker)
-	}
 	return h, nil
 }
 

@@ -51,15 +51,6 @@ type Identifiers struct {
 // Rows returns the number of rows.
 func (t *Table) Rows() int { return t.X.Rows }
 
-// All returns the indices of every row, the universe splits start from.
-func (t *Table) All() []int {
-	rows := make([]int, t.X.Rows)
-	for i := range rows {
-		rows[i] = i
-	}
-	return rows
-}
-
 // Days returns each row's UTC date ("2006-01-02"), "" when its time is
 // unknown: the groups of a by-day hold-out (HoldOut(t.Days(), ...)).
 func (t *Table) Days() []string {
