@@ -1,0 +1,102 @@
+package model
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/ml/knn"
+	"github.com/flowguard/flowguard/internal/ml/linear"
+)
+
+// Params are the algorithm settings the CLI exposes; each algorithm reads
+// the ones that apply to it and records them in the artifact.
+type Params struct {
+	Trees        int     `json:"trees,omitempty"`         // gbdt rounds, forest trees
+	Depth        int     `json:"depth,omitempty"`         // tree depth
+	Leaves       int     `json:"leaves,omitempty"`        // max leaves (0: depth-wise)
+	LearningRate float64 `json:"learning_rate,omitempty"` // gbdt eta
+	L2           float64 `json:"l2,omitempty"`            // gbdt λ, logreg penalty
+	Subsample    float64 `json:"subsample,omitempty"`
+	Colsample    float64 `json:"colsample,omitempty"`
+	EarlyStop    int     `json:"early_stop,omitempty"` // gbdt rounds without validation improvement
+	K            int     `json:"k,omitempty"`          // knn neighbours
+	Metric       string  `json:"metric,omitempty"`     // knn: euclidean|cosine
+	Weights      string  `json:"weights,omitempty"`    // knn: uniform|distance
+	Threads      int     `json:"threads,omitempty"`
+	Seed         uint64  `json:"seed"`
+}
+
+// algorithm is what the pipeline needs of one learning algorithm: a trainer
+// for given settings and, for loading artifacts, a decoder that turns the
+// stored model data back into a validated classifier.
+type algorithm struct {
+	describe string
+	trainer  func(p Params) ml.Trainer
+	decode   func(json.RawMessage) (ml.Classifier, error)
+}
+
+// decodeInto unmarshals data into a model type with a Validate method.
+func decodeInto[M interface {
+	ml.Classifier
+	Validate() error
+}](raw json.RawMessage, m M) (ml.Classifier, error) {
+	if err := json.Unmarshal(raw, m); err != nil {
+		return nil, fmt.Errorf("decode model data: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid model data: %w", err)
+	}
+	return m, nil
+}
+
+var algorithms = map[string]algorithm{
+	"logreg": {
+		describe: "multinomial logistic regression (L2, L-BFGS)",
+		trainer: func(p Params) ml.Trainer {
+			return linear.Trainer{L2: p.L2, Workers: p.Threads}
+		},
+		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &linear.Model{}) },
+	},
+	"knn": {
+		describe: "exact k-nearest neighbours",
+		trainer: func(p Params) ml.Trainer {
+			t := knn.Trainer{K: cmp.Or(p.K, 5), Metric: knn.Metric(cmp.Or(p.Metric, "euclidean")),
+				Weights: knn.Weighting(cmp.Or(p.Weights, "uniform")), Standardize: true}
+			return t
+		},
+		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &knn.Model{}) },
+	},
+}
+
+// Algorithms names the algorithms flowguard trains.
+func Algorithms() []string {
+	names := make([]string, 0, len(algorithms))
+	for n := range algorithms {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func lookup(name string) (algorithm, error) {
+	a, ok := algorithms[name]
+	if !ok {
+		return a, fmt.Errorf("unknown algorithm %q (want one of %s)", name, strings.Join(Algorithms(), ", "))
+	}
+	return a, nil
+}
+
+func decodeClassifier(name string, raw json.RawMessage) (ml.Classifier, error) {
+	a, err := lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("%s artifact has no model data", name)
+	}
+	return a.decode(raw)
+}

@@ -1,0 +1,124 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/flowguard/flowguard/internal/dataset"
+	"github.com/flowguard/flowguard/internal/ml/eval"
+)
+
+// compare cross-validates every configured algorithm on the same stratified
+// folds of the training rows and ranks them by mean macro-F1. The column
+// filter was fitted without labels, so sharing it across folds leaks no
+// label information; class weights are recomputed per fold.
+func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, classes []string, weights map[string]float64, benign int) ([]Compared, error) {
+	folds, err := dataset.StratifiedKFold(t.Labels, rows, cfg.CVFolds, cfg.Params.Seed+2)
+	if err != nil {
+		return nil, fmt.Errorf("cross-validation folds: %w", err)
+	}
+	pairs := make([][2][]int, len(folds))
+	for i, f := range folds {
+		pairs[i] = [2][]int{f.Train, f.Test}
+	}
+	var out []Compared
+	for _, name := range cfg.Algorithms {
+		a, _ := lookup(name)
+		c := Compared{Algorithm: name, Params: paramString(name, cfg.Params)}
+		var trainSec, predRows, predSec float64
+		cv, err := eval.CrossValidate(ctx, pairs, func(trainIdx, testIdx []int) (eval.Report, error) {
+			w := weights
+			if w != nil {
+				w = dataset.ClassWeights(t.Labels, trainIdx)
+			}
+			train, err := t.Dataset(trainIdx, classes, w)
+			if err != nil {
+				return eval.Report{}, err
+			}
+			t0 := time.Now()
+			clf, err := a.trainer(cfg.Params).Fit(ctx, train, nil)
+			if err != nil {
+				return eval.Report{}, err
+			}
+			trainSec += time.Since(t0).Seconds()
+			t1 := time.Now()
+			p, err := predictRows(ctx, clf, t.X, testIdx, cfg.Params.Threads)
+			if err != nil {
+				return eval.Report{}, err
+			}
+			predSec += time.Since(t1).Seconds()
+			predRows += float64(len(testIdx))
+			return eval.Evaluate(labelIndex(t.Labels, testIdx, classes), nil, p, classes, eval.Options{Benign: benign})
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			c.Err = err.Error()
+			cfg.Log("%s: cross-validation failed: %v", name, err)
+			out = append(out, c)
+			continue
+		}
+		for _, s := range cv.Summary {
+			switch s.Metric {
+			case "macro_f1":
+				c.MacroF1 = s
+			case "weighted_f1":
+				c.WeightedF1 = s
+			case "pr_auc":
+				c.PRAUC = s
+			}
+		}
+		c.TrainSeconds = trainSec / float64(len(folds))
+		if predSec > 0 {
+			c.PredictPerSec = predRows / predSec
+		}
+		cfg.Log("%s: macro-F1 %.4f ± %.4f over %d folds, %.1fs to train", name, float64(c.MacroF1.Mean), float64(c.MacroF1.Std), len(folds), c.TrainSeconds)
+		out = append(out, c)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if (out[i].Err == "") != (out[j].Err == "") {
+			return out[i].Err == ""
+		}
+		return float64(out[i].MacroF1.Mean) > float64(out[j].MacroF1.Mean)
+	})
+	for i := range out {
+		out[i].Rank = i + 1
+	}
+	if out[0].Err != "" {
+		return nil, fmt.Errorf("every algorithm failed cross-validation: %s", out[0].Err)
+	}
+	return out, nil
+}
+
+func paramString(algo string, p Params) string {
+	var parts []string
+	add := func(k string, v any, set bool) {
+		if set {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	switch algo {
+	case "gbdt":
+		add("trees", p.Trees, p.Trees > 0)
+		add("depth", p.Depth, p.Depth > 0)
+		add("eta", p.LearningRate, p.LearningRate > 0)
+		add("l2", p.L2, p.L2 > 0)
+	case "rf", "et":
+		add("trees", p.Trees, p.Trees > 0)
+		add("depth", p.Depth, p.Depth > 0)
+	case "logreg":
+		add("l2", p.L2, p.L2 > 0)
+	case "knn":
+		add("k", p.K, p.K > 0)
+		add("metric", p.Metric, p.Metric != "")
+		add("weights", p.Weights, p.Weights != "")
+	}
+	if len(parts) == 0 {
+		return "defaults"
+	}
+	return strings.Join(parts, " ")
+}

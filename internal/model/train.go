@@ -1,0 +1,420 @@
+package model
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowguard/flowguard/internal/dataset"
+	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/ml/eval"
+)
+
+// Config is one training run. The zero value of every field but Data and
+// Algorithms is the honest default.
+type Config struct {
+	Data []string
+	Load dataset.LoadOptions
+	// Split is how test rows are held out: "stratified" (default),
+	// "file" (the last input file, or TestFiles), or "temporal" (the
+	// latest TestSize of rows by flow start time).
+	Split     string
+	TestSize  float64 // default 0.2
+	TestFiles []string
+	// ValidSize of the training rows is held out again, for early stopping
+	// and for calibrating the alert threshold; default 0.15.
+	ValidSize  float64
+	Algorithms []string // first one wins when only one; else ranked by CV
+	Params     Params
+	// ClassWeight "balanced" weighs classes inversely to their frequency.
+	ClassWeight string
+	// Undersample / Oversample, when > 0, resample the fitting rows towards
+	// that ratio of minority to majority (see dataset.Undersample).
+	Undersample, Oversample float64
+	Filter                  dataset.ColumnFilter
+	TargetFPR               float64 // threshold calibration target; default 1e-3
+	FlowRate                float64 // flows/s for false alerts a day; default 1000
+	CVFolds                 int     // folds when comparing several algorithms; default 3
+	// Log receives one line per stage; nil discards.
+	Log func(format string, args ...any)
+}
+
+// Result is a trained model with its honest evaluation.
+type Result struct {
+	Artifact   *Artifact
+	Test       eval.Report
+	Operating  eval.OperatingPoint // the calibrated threshold, measured on the test rows
+	Comparison []Compared
+	Load       *dataset.Report
+	Table      *dataset.Table // filtered features; for reports
+	TestRows   []int
+	Importance []float64 // per artifact feature, when the algorithm has it
+	Unseen     map[string]int
+}
+
+// Compared is one algorithm's cross-validated result on the training rows.
+type Compared struct {
+	Algorithm     string    `json:"algorithm"`
+	Params        string    `json:"params"`
+	MacroF1       eval.Stat `json:"macro_f1"`
+	WeightedF1    eval.Stat `json:"weighted_f1"`
+	PRAUC         eval.Stat `json:"pr_auc"`
+	TrainSeconds  float64   `json:"train_seconds"`
+	PredictPerSec float64   `json:"predict_rows_per_second"`
+	Rank          int       `json:"rank"`
+	Err           string    `json:"error,omitempty"`
+}
+
+func (c *Config) defaults() {
+	if c.Split == "" {
+		c.Split = "stratified"
+	}
+	if c.TestSize == 0 {
+		c.TestSize = 0.2
+	}
+	if c.ValidSize == 0 {
+		c.ValidSize = 0.15
+	}
+	if c.TargetFPR == 0 {
+		c.TargetFPR = 1e-3
+	}
+	if c.FlowRate == 0 {
+		c.FlowRate = 1000
+	}
+	if c.CVFolds == 0 {
+		c.CVFolds = 3
+	}
+	if c.Log == nil {
+		c.Log = func(string, ...any) {}
+	}
+}
+
+// Train runs the whole protocol: load and clean (exact duplicates removed
+// before any split), hold out test rows, hold out validation rows from the
+// rest, fit feature filters on the fitting rows only, compare algorithms by
+// cross-validation on the training rows when several are asked for, fit the
+// chosen one, calibrate the alert threshold on validation rows, and evaluate
+// once on the test rows.
+func Train(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.defaults()
+	start := time.Now()
+	if len(cfg.Algorithms) == 0 {
+		return nil, fmt.Errorf("no algorithm given (want one or more of %s)", strings.Join(Algorithms(), ", "))
+	}
+	for _, a := range cfg.Algorithms {
+		if _, err := lookup(a); err != nil {
+			return nil, err
+		}
+	}
+	if !(cfg.TestSize > 0 && cfg.TestSize < 1) || !(cfg.ValidSize > 0 && cfg.ValidSize < 1) {
+		return nil, fmt.Errorf("test size %v and validation size %v must be in (0, 1)", cfg.TestSize, cfg.ValidSize)
+	}
+	t, lrep, err := dataset.Load(cfg.Data, cfg.Load)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Log("loaded %d rows × %d features from %d file(s), profile %s", t.Rows(), len(t.Features), len(t.Files), t.Profile)
+
+	split, err := testSplit(t, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := dataset.Verify(t, split); err != nil {
+		return nil, fmt.Errorf("leak check: %w", err)
+	}
+	classes := dataset.Classes(t.Labels, split.Train)
+	if len(classes) < 2 {
+		return nil, fmt.Errorf("training rows hold %d class(es); need at least 2", len(classes))
+	}
+	benign := benignIndex(classes)
+	known := make(map[string]bool, len(classes))
+	for _, c := range classes {
+		known[c] = true
+	}
+	unseen := map[string]int{}
+	var testRows []int
+	for _, r := range split.Test {
+		if known[t.Labels[r]] {
+			testRows = append(testRows, r)
+		} else {
+			unseen[t.Labels[r]]++
+		}
+	}
+	fitRows, validRows, err := validSplit(t, &cfg, split.Train)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Log("split %s: %d fitting, %d validation, %d test rows", cfg.Split, len(fitRows), len(validRows), len(testRows))
+
+	// Feature filters learn from the fitting rows only.
+	filter := cfg.Filter
+	filter.Names = t.Features
+	if err := filter.Fit(t.X, fitRows); err != nil {
+		return nil, fmt.Errorf("fit column filter: %w", err)
+	}
+	fx, err := filter.Apply(t.X)
+	if err != nil {
+		return nil, err
+	}
+	ft := *t
+	ft.X = fx
+	ft.Features = make([]string, len(filter.Keep))
+	for i, c := range filter.Keep {
+		ft.Features[i] = t.Features[c]
+	}
+	if n := len(filter.Dropped); n > 0 {
+		cfg.Log("dropped %d constant or correlated feature(s); %d left", n, len(ft.Features))
+	}
+
+	if cfg.Undersample > 0 {
+		if fitRows, err = dataset.Undersample(t.Labels, fitRows, cfg.Undersample, cfg.Params.Seed); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Oversample > 0 {
+		if fitRows, err = dataset.Oversample(t.Labels, fitRows, cfg.Oversample, cfg.Params.Seed); err != nil {
+			return nil, err
+		}
+	}
+	var weights map[string]float64
+	switch cfg.ClassWeight {
+	case "", "none":
+	case "balanced":
+		weights = dataset.ClassWeights(t.Labels, fitRows)
+	default:
+		return nil, fmt.Errorf("unknown class weighting %q (want none or balanced)", cfg.ClassWeight)
+	}
+
+	var comparison []Compared
+	algo := cfg.Algorithms[0]
+	if len(cfg.Algorithms) > 1 {
+		comparison, err = compare(ctx, &ft, &cfg, split.Train, classes, weights, benign)
+		if err != nil {
+			return nil, err
+		}
+		algo = comparison[0].Algorithm
+		cfg.Log("best by cross-validated macro-F1: %s", algo)
+	}
+
+	train, err := ft.Dataset(fitRows, classes, weights)
+	if err != nil {
+		return nil, err
+	}
+	valid, err := ft.Dataset(validRows, classes, nil)
+	if err != nil {
+		return nil, err
+	}
+	a, _ := lookup(algo)
+	fitStart := time.Now()
+	clf, err := a.trainer(cfg.Params).Fit(ctx, train, valid)
+	if err != nil {
+		return nil, fmt.Errorf("train %s: %w", algo, err)
+	}
+	cfg.Log("trained %s in %s", algo, time.Since(fitStart).Round(time.Millisecond))
+
+	// Threshold: calibrated on validation rows, measured on test rows.
+	var thr *Threshold
+	var op eval.OperatingPoint
+	if benign >= 0 {
+		vp, err := predictRows(ctx, clf, ft.X, validRows, cfg.Params.Threads)
+		if err != nil {
+			return nil, err
+		}
+		vop, err := eval.CalibrateThreshold(eval.AttackScores(vp, benign), attackMask(valid.Y, benign), cfg.TargetFPR)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate threshold: %w", err)
+		}
+		thr = &Threshold{Value: float64(vop.Threshold), TargetFPR: cfg.TargetFPR, ValidFPR: float64(vop.FPR), ValidRecall: float64(vop.Recall), Resolved: vop.Resolved}
+		if !vop.Resolved {
+			cfg.Log("threshold: %s", vop.Note)
+		}
+	}
+	tp, err := predictRows(ctx, clf, ft.X, testRows, cfg.Params.Threads)
+	if err != nil {
+		return nil, err
+	}
+	yTest := labelIndex(t.Labels, testRows, classes)
+	rep, err := eval.Evaluate(yTest, nil, tp, classes, eval.Options{Benign: benign, FlowsPerSecond: cfg.FlowRate})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	if thr != nil {
+		op, err = eval.AtThreshold(eval.AttackScores(tp, benign), attackMask(yTest, benign), thr.Value)
+		if err != nil {
+			return nil, err
+		}
+		op.TargetFPR = eval.Float(cfg.TargetFPR)
+		op.FalseAlertsPerDay = eval.Float(eval.FalseAlertsPerDay(float64(op.FPR), cfg.FlowRate))
+	}
+	for c, n := range unseen {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d test rows of class %q never seen in training are left out of these metrics", n, c))
+	}
+
+	modelJSON, err := json.Marshal(clf)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s model: %w", algo, err)
+	}
+	metrics, err := json.Marshal(rep)
+	if err != nil {
+		return nil, err
+	}
+	art := &Artifact{
+		Created:    time.Now().UTC(),
+		Algorithm:  algo,
+		Schema:     Schema{Features: ft.Features, Profile: t.Profile, Classes: classes, Benign: benign},
+		Preprocess: preprocess(ft.X, fitRows),
+		Threshold:  thr,
+		Training: Training{
+			DataFingerprint: fingerprint(t, split.Train),
+			Sources:         cfg.Data,
+			Rows:            len(fitRows),
+			Params:          paramsMap(algo, cfg),
+			Split:           fmt.Sprintf("%s test %.2f, validation %.2f of the rest", cfg.Split, cfg.TestSize, cfg.ValidSize),
+			Seed:            int64(cfg.Params.Seed),
+			Cleaning:        lrep,
+			Duration:        time.Since(start).Round(time.Millisecond).String(),
+		},
+		Metrics: metrics,
+		Model:   modelJSON,
+		clf:     clf,
+	}
+	return &Result{Artifact: art, Test: rep, Operating: op, Comparison: comparison, Load: lrep, Table: &ft,
+		TestRows: testRows, Importance: importance(clf), Unseen: unseen}, nil
+}
+
+func testSplit(t *dataset.Table, cfg *Config) (dataset.Split, error) {
+	switch cfg.Split {
+	case "stratified":
+		return dataset.Stratified(t.Labels, nil, cfg.TestSize, cfg.Params.Seed)
+	case "temporal":
+		return dataset.Temporal(t.Time, nil, cfg.TestSize)
+	case "file":
+		if len(t.Files) < 2 {
+			return dataset.Split{}, fmt.Errorf("--split file needs at least two input files (got %d)", len(t.Files))
+		}
+		names := make([]string, len(t.File))
+		for i, f := range t.File {
+			names[i] = t.Files[f].Path
+		}
+		test := cfg.TestFiles
+		if len(test) == 0 {
+			test = []string{t.Files[len(t.Files)-1].Path}
+		}
+		return dataset.HoldOut(names, nil, test...)
+	}
+	return dataset.Split{}, fmt.Errorf("unknown split %q (want stratified, file or temporal)", cfg.Split)
+}
+
+// validSplit holds validation rows out of the training rows: the latest
+// ones for a temporal split (validation must not look into the future of
+// the fitting rows), a stratified sample otherwise.
+func validSplit(t *dataset.Table, cfg *Config, train []int) (fit, valid []int, err error) {
+	var s dataset.Split
+	if cfg.Split == "temporal" {
+		s, err = dataset.Temporal(t.Time, train, cfg.ValidSize)
+	} else {
+		s, err = dataset.Stratified(t.Labels, train, cfg.ValidSize, cfg.Params.Seed+1)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("validation split: %w", err)
+	}
+	return s.Train, s.Test, nil
+}
+
+// benignIndex finds the benign class by name, -1 when there is none.
+func benignIndex(classes []string) int {
+	for i, c := range classes {
+		switch strings.ToLower(c) {
+		case "benign", "normal":
+			return i
+		}
+	}
+	return -1
+}
+
+func labelIndex(labels []string, rows []int, classes []string) []int {
+	idx := make(map[string]int, len(classes))
+	for i, c := range classes {
+		idx[c] = i
+	}
+	y := make([]int, len(rows))
+	for i, r := range rows {
+		y[i] = idx[labels[r]]
+	}
+	return y
+}
+
+func attackMask(y []int, benign int) []bool {
+	m := make([]bool, len(y))
+	for i, c := range y {
+		m[i] = c != benign
+	}
+	return m
+}
+
+// preprocess learns the replacements for non-finite values at prediction
+// time: NaN becomes the column's median, ±Inf its extreme finite values,
+// all over the fitting rows.
+func preprocess(x *ml.Matrix, rows []int) Preprocess {
+	p := Preprocess{NaN: make([]float64, x.Cols), PosInf: make([]float64, x.Cols), NegInf: make([]float64, x.Cols)}
+	col := make([]float64, 0, len(rows))
+	for j := range x.Cols {
+		col = col[:0]
+		for _, r := range rows {
+			if v := x.At(r, j); finite(v) {
+				col = append(col, v)
+			}
+		}
+		if len(col) == 0 {
+			continue
+		}
+		slices.Sort(col)
+		p.NaN[j], p.NegInf[j], p.PosInf[j] = col[len(col)/2], col[0], col[len(col)-1]
+	}
+	return p
+}
+
+// fingerprint hashes the training rows as loaded (features and labels), so
+// a run can tell whether two models saw the same data.
+func fingerprint(t *dataset.Table, rows []int) string {
+	h := sha256.New()
+	var b [8]byte
+	for _, f := range t.Features {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	for _, r := range rows {
+		for _, v := range t.X.Row(r) {
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+			h.Write(b[:])
+		}
+		h.Write([]byte(t.Labels[r]))
+		h.Write([]byte{0})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+func paramsMap(algo string, cfg Config) map[string]any {
+	var m map[string]any
+	b, _ := json.Marshal(cfg.Params)
+	json.Unmarshal(b, &m)
+	m["algorithm"] = algo
+	m["class_weight"] = cfg.ClassWeight
+	m["target_fpr"] = cfg.TargetFPR
+	return m
+}
+
+// importance returns per-feature importance when the model offers it.
+func importance(clf ml.Classifier) []float64 {
+	if im, ok := clf.(interface{ Importance() []float64 }); ok {
+		return im.Importance()
+	}
+	return nil
+}
