@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/ml/forest"
+	"github.com/flowguard/flowguard/internal/ml/gbdt"
 	"github.com/flowguard/flowguard/internal/ml/knn"
 	"github.com/flowguard/flowguard/internal/ml/linear"
 )
@@ -54,6 +56,37 @@ func decodeInto[M interface {
 }
 
 var algorithms = map[string]algorithm{
+	"gbdt": {
+		describe: "gradient-boosted trees (histogram, softmax/logistic)",
+		trainer: func(p Params) ml.Trainer {
+			o := gbdt.DefaultOptions()
+			o.Rounds = cmp.Or(p.Trees, o.Rounds)
+			o.MaxDepth = cmp.Or(p.Depth, o.MaxDepth)
+			o.MaxLeaves = cmp.Or(p.Leaves, o.MaxLeaves)
+			o.LearningRate = cmp.Or(p.LearningRate, o.LearningRate)
+			o.Lambda = cmp.Or(p.L2, o.Lambda)
+			o.Subsample = cmp.Or(p.Subsample, o.Subsample)
+			o.ColsampleByTree = cmp.Or(p.Colsample, o.ColsampleByTree)
+			o.EarlyStoppingRounds = cmp.Or(p.EarlyStop, 20)
+			o.Threads, o.Seed = p.Threads, p.Seed
+			return gbdt.New(o)
+		},
+		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &gbdt.Model{}) },
+	},
+	"rf": {
+		describe: "random forest (bootstrap, √p features per node)",
+		trainer: func(p Params) ml.Trainer {
+			return forest.New(forestOptions(forest.DefaultOptions(), p))
+		},
+		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &forest.Model{}) },
+	},
+	"et": {
+		describe: "extra trees (random cuts, no bootstrap)",
+		trainer: func(p Params) ml.Trainer {
+			return forest.New(forestOptions(forest.ExtraTreesOptions(), p))
+		},
+		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &forest.Model{}) },
+	},
 	"logreg": {
 		describe: "multinomial logistic regression (L2, L-BFGS)",
 		trainer: func(p Params) ml.Trainer {
@@ -70,6 +103,14 @@ var algorithms = map[string]algorithm{
 		},
 		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &knn.Model{}) },
 	},
+}
+
+func forestOptions(o forest.Options, p Params) forest.Options {
+	o.Trees = cmp.Or(p.Trees, o.Trees)
+	o.MaxDepth = cmp.Or(p.Depth, o.MaxDepth)
+	o.MaxLeaves = cmp.Or(p.Leaves, o.MaxLeaves)
+	o.Threads, o.Seed = p.Threads, p.Seed
+	return o
 }
 
 // Algorithms names the algorithms flowguard trains.

@@ -92,10 +92,13 @@ type Training struct {
 	Rows            int            `json:"rows"`
 	Params          map[string]any `json:"params"`
 	Split           string         `json:"split"`
-	Seed            int64          `json:"seed"`
-	Cleaning        any            `json:"cleaning,omitempty"`
-	Duration        string         `json:"duration"`
-	FlowguardCommit string         `json:"flowguard_commit,omitempty"`
+	// Labels is how dataset classes became the model's classes: a label
+	// mode (multiclass, binary, families) or "file:" and a mapping's path.
+	Labels          string `json:"labels"`
+	Seed            int64  `json:"seed"`
+	Cleaning        any    `json:"cleaning,omitempty"`
+	Duration        string `json:"duration"`
+	FlowguardCommit string `json:"flowguard_commit,omitempty"`
 }
 
 // Classifier returns the decoded model.

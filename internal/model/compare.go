@@ -30,16 +30,26 @@ func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, cla
 		c := Compared{Algorithm: name, Params: paramString(name, cfg.Params)}
 		var trainSec, predRows, predSec float64
 		cv, err := eval.CrossValidate(ctx, pairs, func(trainIdx, testIdx []int) (eval.Report, error) {
+			// Each fold holds out its own validation rows, as the final fit
+			// does, so early stopping never sees the fold's test rows.
+			fitIdx, validIdx, err := validSplit(t, cfg, trainIdx)
+			if err != nil {
+				return eval.Report{}, err
+			}
 			w := weights
 			if w != nil {
-				w = dataset.ClassWeights(t.Labels, trainIdx)
+				w = dataset.ClassWeights(t.Labels, fitIdx)
 			}
-			train, err := t.Dataset(trainIdx, classes, w)
+			train, err := t.Dataset(fitIdx, classes, w)
+			if err != nil {
+				return eval.Report{}, err
+			}
+			valid, err := t.Dataset(validIdx, classes, nil)
 			if err != nil {
 				return eval.Report{}, err
 			}
 			t0 := time.Now()
-			clf, err := a.trainer(cfg.Params).Fit(ctx, train, nil)
+			clf, err := a.trainer(cfg.Params).Fit(ctx, train, valid)
 			if err != nil {
 				return eval.Report{}, err
 			}

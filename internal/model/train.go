@@ -278,6 +278,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 			Params:          paramsMap(algo, cfg),
 			Split:           fmt.Sprintf("%s test %.2f, validation %.2f of the rest", cfg.Split, cfg.TestSize, cfg.ValidSize),
 			Seed:            int64(cfg.Params.Seed),
+			Labels:          labelSpec(cfg.Load),
 			Cleaning:        lrep,
 			Duration:        time.Since(start).Round(time.Millisecond).String(),
 		},
@@ -411,10 +412,38 @@ func paramsMap(algo string, cfg Config) map[string]any {
 	return m
 }
 
-// importance returns per-feature importance when the model offers it.
+// importance returns per-feature importance when the model offers it,
+// normalised to sum to 1.
 func importance(clf ml.Classifier) []float64 {
-	if im, ok := clf.(interface{ Importance() []float64 }); ok {
-		return im.Importance()
+	var v []float64
+	switch m := clf.(type) {
+	case interface{ Importance() []float64 }:
+		v = m.Importance()
+	case interface {
+		Importance() (gain, splits []float64)
+	}:
+		v, _ = m.Importance()
+	default:
+		return nil
 	}
-	return nil
+	var sum float64
+	for _, x := range v {
+		sum += math.Abs(x)
+	}
+	if sum > 0 {
+		for i := range v {
+			v[i] = math.Abs(v[i]) / sum
+		}
+	}
+	return v
+}
+
+func labelSpec(o dataset.LoadOptions) string {
+	if o.LabelFile != "" {
+		return "file:" + o.LabelFile
+	}
+	if o.Labels == "" {
+		return string(dataset.LabelsMulticlass)
+	}
+	return string(o.Labels)
 }
