@@ -21,6 +21,12 @@ type trainOpts struct {
 	split       string
 	testSize    float64
 	testFiles   []string
+	testDays    []string
+	search      string
+	trials      int
+	space       string
+	objective   string
+	cvSplit     string
 	validSize   float64
 	params      model.Params
 	classWeight string
@@ -64,9 +70,15 @@ saved.`,
 	f.StringSliceVar(&o.data, "data", nil, "labelled flow files or directories (repeat or comma-separate)")
 	f.StringVar(&o.labels, "labels", o.labels, "label mapping: multiclass|binary|families|FILE (CSV of from,to)")
 	f.StringVar(&o.algos, "algo", o.algos, "algorithm(s): "+strings.Join(model.Algorithms(), ",")+" (comma-separated to compare)")
-	f.StringVar(&o.split, "split", o.split, "test split: stratified|file|temporal")
+	f.StringVar(&o.split, "split", o.split, "test split: stratified|file|day|temporal")
 	f.Float64Var(&o.testSize, "test-size", o.testSize, "fraction of rows held out for the test (stratified, temporal)")
 	f.StringSliceVar(&o.testFiles, "test-file", nil, "with --split file: the input file(s) held out (default: the last)")
+	f.StringSliceVar(&o.testDays, "test-day", nil, "with --split day: the UTC date(s) held out, 2006-01-02 (default: the last)")
+	f.StringVar(&o.search, "search", "", "hyperparameter search: grid|random (cross-validated on the training rows)")
+	f.IntVar(&o.trials, "trials", 10, "random search: settings tried per algorithm")
+	f.StringVar(&o.space, "space", "", `search space, e.g. "trees=100,200;depth=4,6,8;learning_rate=0.05,0.1" (default: per algorithm)`)
+	f.StringVar(&o.objective, "objective", "macro_f1", "what comparison and search optimise: macro_f1|pr_auc")
+	f.StringVar(&o.cvSplit, "cv-split", "stratified", "cross-validation folds: stratified|file|day (group k-fold)")
 	f.Float64Var(&o.validSize, "valid-size", o.validSize, "fraction of training rows held out for early stopping and threshold calibration")
 	f.Uint64Var(&o.params.Seed, "seed", 1, "random seed (splits, sampling, algorithms)")
 	f.IntVar(&o.params.Trees, "trees", 0, "gbdt rounds / forest trees (0: algorithm default)")
@@ -119,6 +131,15 @@ func runTrain(cmd *cobra.Command, e *env, o *trainOpts) error {
 		Algorithms: strings.Split(o.algos, ","), Params: o.params, ClassWeight: o.classWeight,
 		Undersample: o.under, Oversample: o.over, TargetFPR: o.targetFPR, FlowRate: o.flowRate, CVFolds: o.cv,
 		Filter: dataset.ColumnFilter{NearConstant: o.nearConst, Correlation: o.corr},
+	}
+	cfg.TestDays, cfg.Objective, cfg.CVSplit = o.testDays, o.objective, o.cvSplit
+	cfg.Search = model.Search{Mode: o.search, Trials: o.trials}
+	if o.space != "" {
+		space, err := model.ParseSpace(o.space)
+		if err != nil {
+			return err
+		}
+		cfg.Search.Space = space
 	}
 	cfg.Load.IncludeIdentifiers = o.identifiers
 	labelOptions(o.labels, &cfg.Load)

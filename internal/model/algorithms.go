@@ -37,8 +37,10 @@ type Params struct {
 // stored model data back into a validated classifier.
 type algorithm struct {
 	describe string
-	trainer  func(p Params) ml.Trainer
-	decode   func(json.RawMessage) (ml.Classifier, error)
+	// trainer returns a trainer for p; log, when not nil, receives
+	// progress lines of long fits.
+	trainer func(p Params, log func(string, ...any)) ml.Trainer
+	decode  func(json.RawMessage) (ml.Classifier, error)
 }
 
 // decodeInto unmarshals data into a model type with a Validate method.
@@ -58,7 +60,7 @@ func decodeInto[M interface {
 var algorithms = map[string]algorithm{
 	"gbdt": {
 		describe: "gradient-boosted trees (histogram, softmax/logistic)",
-		trainer: func(p Params) ml.Trainer {
+		trainer: func(p Params, log func(string, ...any)) ml.Trainer {
 			o := gbdt.DefaultOptions()
 			o.Rounds = cmp.Or(p.Trees, o.Rounds)
 			o.MaxDepth = cmp.Or(p.Depth, o.MaxDepth)
@@ -69,34 +71,41 @@ var algorithms = map[string]algorithm{
 			o.ColsampleByTree = cmp.Or(p.Colsample, o.ColsampleByTree)
 			o.EarlyStoppingRounds = cmp.Or(p.EarlyStop, 20)
 			o.Threads, o.Seed = p.Threads, p.Seed
+			if log != nil {
+				o.Progress = func(round int, train, valid float64) {
+					if round%50 == 0 {
+						log("gbdt round %d/%d: train logloss %.5f, validation %.5f", round, o.Rounds, train, valid)
+					}
+				}
+			}
 			return gbdt.New(o)
 		},
 		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &gbdt.Model{}) },
 	},
 	"rf": {
 		describe: "random forest (bootstrap, √p features per node)",
-		trainer: func(p Params) ml.Trainer {
-			return forest.New(forestOptions(forest.DefaultOptions(), p))
+		trainer: func(p Params, log func(string, ...any)) ml.Trainer {
+			return forest.New(forestOptions(forest.DefaultOptions(), p, log))
 		},
 		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &forest.Model{}) },
 	},
 	"et": {
 		describe: "extra trees (random cuts, no bootstrap)",
-		trainer: func(p Params) ml.Trainer {
-			return forest.New(forestOptions(forest.ExtraTreesOptions(), p))
+		trainer: func(p Params, log func(string, ...any)) ml.Trainer {
+			return forest.New(forestOptions(forest.ExtraTreesOptions(), p, log))
 		},
 		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &forest.Model{}) },
 	},
 	"logreg": {
 		describe: "multinomial logistic regression (L2, L-BFGS)",
-		trainer: func(p Params) ml.Trainer {
+		trainer: func(p Params, _ func(string, ...any)) ml.Trainer {
 			return linear.Trainer{L2: p.L2, Workers: p.Threads}
 		},
 		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &linear.Model{}) },
 	},
 	"knn": {
 		describe: "exact k-nearest neighbours",
-		trainer: func(p Params) ml.Trainer {
+		trainer: func(p Params, _ func(string, ...any)) ml.Trainer {
 			t := knn.Trainer{K: cmp.Or(p.K, 5), Metric: knn.Metric(cmp.Or(p.Metric, "euclidean")),
 				Weights: knn.Weighting(cmp.Or(p.Weights, "uniform")), Standardize: true}
 			return t
@@ -105,11 +114,18 @@ var algorithms = map[string]algorithm{
 	},
 }
 
-func forestOptions(o forest.Options, p Params) forest.Options {
+func forestOptions(o forest.Options, p Params, log func(string, ...any)) forest.Options {
 	o.Trees = cmp.Or(p.Trees, o.Trees)
 	o.MaxDepth = cmp.Or(p.Depth, o.MaxDepth)
 	o.MaxLeaves = cmp.Or(p.Leaves, o.MaxLeaves)
 	o.Threads, o.Seed = p.Threads, p.Seed
+	if log != nil {
+		o.Progress = func(done, total int) {
+			if done%25 == 0 || done == total {
+				log("trees %d/%d", done, total)
+			}
+		}
+	}
 	return o
 }
 

@@ -11,12 +11,17 @@ import (
 	"github.com/flowguard/flowguard/internal/ml/eval"
 )
 
-// compare cross-validates every configured algorithm on the same stratified
-// folds of the training rows and ranks them by mean macro-F1. The column
-// filter was fitted without labels, so sharing it across folds leaks no
-// label information; class weights are recomputed per fold.
+// compare cross-validates every candidate (algorithms, or settings of a
+// search) on the same folds of the training rows and ranks them by the
+// objective's mean. The column filter was fitted without labels, so sharing
+// it across folds leaks no label information; class weights are recomputed
+// per fold.
 func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, classes []string, weights map[string]float64, benign int) ([]Compared, error) {
-	folds, err := dataset.StratifiedKFold(t.Labels, rows, cfg.CVFolds, cfg.Params.Seed+2)
+	cands, err := candidates(cfg)
+	if err != nil {
+		return nil, err
+	}
+	folds, err := cvFolds(t, cfg, rows)
 	if err != nil {
 		return nil, fmt.Errorf("cross-validation folds: %w", err)
 	}
@@ -25,9 +30,10 @@ func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, cla
 		pairs[i] = [2][]int{f.Train, f.Test}
 	}
 	var out []Compared
-	for _, name := range cfg.Algorithms {
+	for _, cand := range cands {
+		name := cand.algo
 		a, _ := lookup(name)
-		c := Compared{Algorithm: name, Params: paramString(name, cfg.Params)}
+		c := Compared{Algorithm: name, Params: paramString(name, cand.params), params: cand.params}
 		var trainSec, predRows, predSec float64
 		cv, err := eval.CrossValidate(ctx, pairs, func(trainIdx, testIdx []int) (eval.Report, error) {
 			// Each fold holds out its own validation rows, as the final fit
@@ -49,7 +55,7 @@ func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, cla
 				return eval.Report{}, err
 			}
 			t0 := time.Now()
-			clf, err := a.trainer(cfg.Params).Fit(ctx, train, valid)
+			clf, err := a.trainer(cand.params, nil).Fit(ctx, train, valid)
 			if err != nil {
 				return eval.Report{}, err
 			}
@@ -81,19 +87,23 @@ func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, cla
 			case "pr_auc":
 				c.PRAUC = s
 			}
+			if s.Metric == cfg.Objective {
+				c.objective = float64(s.Mean)
+			}
 		}
 		c.TrainSeconds = trainSec / float64(len(folds))
 		if predSec > 0 {
 			c.PredictPerSec = predRows / predSec
 		}
-		cfg.Log("%s: macro-F1 %.4f ± %.4f over %d folds, %.1fs to train", name, float64(c.MacroF1.Mean), float64(c.MacroF1.Std), len(folds), c.TrainSeconds)
+		cfg.Log("%s %s: macro-F1 %.4f ± %.4f, PR-AUC %.4f over %d folds, %.1fs to train", name, c.Params,
+			float64(c.MacroF1.Mean), float64(c.MacroF1.Std), float64(c.PRAUC.Mean), len(folds), c.TrainSeconds)
 		out = append(out, c)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if (out[i].Err == "") != (out[j].Err == "") {
 			return out[i].Err == ""
 		}
-		return float64(out[i].MacroF1.Mean) > float64(out[j].MacroF1.Mean)
+		return out[i].objective > out[j].objective
 	})
 	for i := range out {
 		out[i].Rank = i + 1
@@ -102,6 +112,20 @@ func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, cla
 		return nil, fmt.Errorf("every algorithm failed cross-validation: %s", out[0].Err)
 	}
 	return out, nil
+}
+
+// cvFolds are stratified folds, or group folds by input file or by day so
+// that no file (capture) or day is on both sides of a fold.
+func cvFolds(t *dataset.Table, cfg *Config, rows []int) ([]dataset.Split, error) {
+	switch cfg.CVSplit {
+	case "", "stratified":
+		return dataset.StratifiedKFold(t.Labels, rows, cfg.CVFolds, cfg.Params.Seed+2)
+	case "file":
+		return dataset.GroupKFold(t.File, rows, cfg.CVFolds)
+	case "day":
+		return dataset.GroupKFold(t.Days(), rows, cfg.CVFolds)
+	}
+	return nil, fmt.Errorf("unknown cross-validation split %q (want stratified, file or day)", cfg.CVSplit)
 }
 
 func paramString(algo string, p Params) string {

@@ -23,11 +23,12 @@ type Config struct {
 	Data []string
 	Load dataset.LoadOptions
 	// Split is how test rows are held out: "stratified" (default),
-	// "file" (the last input file, or TestFiles), or "temporal" (the
-	// latest TestSize of rows by flow start time).
+	// "file" (the last input file, or TestFiles), "day" (the last day, or
+	// TestDays) or "temporal" (the latest TestSize of rows by start time).
 	Split     string
 	TestSize  float64 // default 0.2
 	TestFiles []string
+	TestDays  []string // with Split "day": UTC dates (2006-01-02) held out; default the last
 	// ValidSize of the training rows is held out again, for early stopping
 	// and for calibrating the alert threshold; default 0.15.
 	ValidSize  float64
@@ -42,6 +43,12 @@ type Config struct {
 	TargetFPR               float64 // threshold calibration target; default 1e-3
 	FlowRate                float64 // flows/s for false alerts a day; default 1000
 	CVFolds                 int     // folds when comparing several algorithms; default 3
+	// CVSplit groups the folds: "stratified" (default), "file" or "day"
+	// (group k-fold: no file or day on both sides of a fold).
+	CVSplit string
+	// Objective ranks candidates: "macro_f1" (default) or "pr_auc".
+	Objective string
+	Search    Search
 	// Log receives one line per stage; nil discards.
 	Log func(format string, args ...any)
 }
@@ -70,6 +77,9 @@ type Compared struct {
 	PredictPerSec float64   `json:"predict_rows_per_second"`
 	Rank          int       `json:"rank"`
 	Err           string    `json:"error,omitempty"`
+
+	params    Params
+	objective float64
 }
 
 func (c *Config) defaults() {
@@ -90,6 +100,9 @@ func (c *Config) defaults() {
 	}
 	if c.CVFolds == 0 {
 		c.CVFolds = 3
+	}
+	if c.Objective == "" {
+		c.Objective = "macro_f1"
 	}
 	if c.Log == nil {
 		c.Log = func(string, ...any) {}
@@ -112,6 +125,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		if _, err := lookup(a); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Objective != "macro_f1" && cfg.Objective != "pr_auc" {
+		return nil, fmt.Errorf("unknown objective %q (want macro_f1 or pr_auc)", cfg.Objective)
 	}
 	if !(cfg.TestSize > 0 && cfg.TestSize < 1) || !(cfg.ValidSize > 0 && cfg.ValidSize < 1) {
 		return nil, fmt.Errorf("test size %v and validation size %v must be in (0, 1)", cfg.TestSize, cfg.ValidSize)
@@ -193,14 +209,14 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	var comparison []Compared
-	algo := cfg.Algorithms[0]
-	if len(cfg.Algorithms) > 1 {
+	algo, params := cfg.Algorithms[0], cfg.Params
+	if len(cfg.Algorithms) > 1 || cfg.Search.Mode != "" {
 		comparison, err = compare(ctx, &ft, &cfg, split.Train, classes, weights, benign)
 		if err != nil {
 			return nil, err
 		}
-		algo = comparison[0].Algorithm
-		cfg.Log("best by cross-validated macro-F1: %s", algo)
+		algo, params = comparison[0].Algorithm, comparison[0].params
+		cfg.Log("best by cross-validated %s: %s %s", cfg.Objective, algo, comparison[0].Params)
 	}
 
 	train, err := ft.Dataset(fitRows, classes, weights)
@@ -213,7 +229,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	a, _ := lookup(algo)
 	fitStart := time.Now()
-	clf, err := a.trainer(cfg.Params).Fit(ctx, train, valid)
+	clf, err := a.trainer(params, cfg.Log).Fit(ctx, train, valid)
 	if err != nil {
 		return nil, fmt.Errorf("train %s: %w", algo, err)
 	}
@@ -275,7 +291,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 			DataFingerprint: fingerprint(t, split.Train),
 			Sources:         cfg.Data,
 			Rows:            len(fitRows),
-			Params:          paramsMap(algo, cfg),
+			Params:          paramsMap(algo, params, cfg),
 			Split:           fmt.Sprintf("%s test %.2f, validation %.2f of the rest", cfg.Split, cfg.TestSize, cfg.ValidSize),
 			Seed:            int64(cfg.Params.Seed),
 			Labels:          labelSpec(cfg.Load),
@@ -309,8 +325,22 @@ func testSplit(t *dataset.Table, cfg *Config) (dataset.Split, error) {
 			test = []string{t.Files[len(t.Files)-1].Path}
 		}
 		return dataset.HoldOut(names, nil, test...)
+	case "day":
+		days := t.Days()
+		test := cfg.TestDays
+		if len(test) == 0 {
+			last := ""
+			for _, d := range days {
+				last = max(last, d)
+			}
+			if last == "" {
+				return dataset.Split{}, fmt.Errorf("--split day needs flow timestamps; the data has none")
+			}
+			test = []string{last}
+		}
+		return dataset.HoldOut(days, nil, test...)
 	}
-	return dataset.Split{}, fmt.Errorf("unknown split %q (want stratified, file or temporal)", cfg.Split)
+	return dataset.Split{}, fmt.Errorf("unknown split %q (want stratified, file, day or temporal)", cfg.Split)
 }
 
 // validSplit holds validation rows out of the training rows: the latest
@@ -402,9 +432,9 @@ func fingerprint(t *dataset.Table, rows []int) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-func paramsMap(algo string, cfg Config) map[string]any {
+func paramsMap(algo string, p Params, cfg Config) map[string]any {
 	var m map[string]any
-	b, _ := json.Marshal(cfg.Params)
+	b, _ := json.Marshal(p)
 	json.Unmarshal(b, &m)
 	m["algorithm"] = algo
 	m["class_weight"] = cfg.ClassWeight
