@@ -71,8 +71,11 @@
 // CIC-IDS2017 and CSE-CIC-IDS2018 use a 12-hour clock without AM/PM; both
 // captured during office hours (08:00 to about 18:00), so hours 1 to 7 are
 // read as afternoon (the CIC-IDS2017 DDoS written 3:56 ran 15:56-16:16).
-// flowguard's cic2017 CSV keeps the reference's 12-hour clock, which
-// cannot be repaired for arbitrary captures; the report says so.
+// flowguard's cic2017 output keeps the reference's 12-hour clock, which
+// cannot be repaired for arbitrary captures; the report says so. (Written
+// as CSV without --community-id its header is CSE-CIC-IDS2018's, and it is
+// read as that dialect, repair included: use JSON lines, Parquet or the
+// engelen profile when time order matters.)
 //
 // # Cleaning, and why the defaults are what they are
 //

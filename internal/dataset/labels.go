@@ -17,8 +17,8 @@ type LabelMode string
 const (
 	// LabelsMulticlass keeps the dataset's classes, normalised (the default).
 	LabelsMulticlass LabelMode = "multiclass"
-	// LabelsBinary makes every benign spelling "benign" and every other
-	// class "attack".
+	// LabelsBinary makes every benign spelling (and a bare "0") "benign"
+	// and every other class "attack".
 	LabelsBinary LabelMode = "binary"
 	// LabelsFamilies merges variants of one attack (DoS Hulk, GoldenEye,
 	// slowloris, Slowhttptest -> DoS; Web Attack * -> WebAttack, ...) by
@@ -76,7 +76,9 @@ func (m *labelMapper) apply(c string) (string, bool) {
 	case m.file != nil:
 		to, ok := m.file[c]
 		return to, ok
-	case m.mode == LabelsBinary && c == Benign:
+	case m.mode == LabelsBinary && (c == Benign || c == "0"):
+		// "0" is benign in every integer labelling in use (ml-ids' 0/1,
+		// the Kubernetes and r-dube codes) even without a code table.
 		return BinaryBenign, true
 	case m.mode == LabelsBinary:
 		return BinaryAttack, true

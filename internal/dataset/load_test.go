@@ -211,6 +211,8 @@ func TestLoadCleaning(t *testing.T) {
 					t.Errorf("original classes lost: %v", tab.Original)
 				}
 			}},
+		{name: "binary 0/1 labels", opts: LoadOptions{Labels: LabelsBinary}, path: fixture("zero-one-labels.csv"), rows: 3,
+			labels: map[string]int{BinaryBenign: 1, BinaryAttack: 2}},
 		{name: "families", opts: LoadOptions{Labels: LabelsFamilies}, rows: 6,
 			labels: map[string]int{Benign: 2, "DoS": 2, "WebAttack": 2}},
 		{name: "families of 2018 names", opts: LoadOptions{Labels: LabelsFamilies}, path: fixture("cse-cic-ids2018.csv"), rows: 3,
