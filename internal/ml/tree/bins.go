@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/flowguard/flowguard/internal/ml"
 )
@@ -297,6 +298,58 @@ type Binned struct {
 	Data       []uint8
 	// Missing[f] is the code of NaN in column f.
 	Missing []uint8
+
+	sparseOnce sync.Once
+	sparse     sparseCols
+}
+
+// sparseCols lists, for every feature whose most frequent code covers at
+// least half of the rows, the rows outside that code. A histogram over all
+// rows then only visits those and gets the common bin as the node total
+// minus the others, as LightGBM does for its most frequent bin; flow
+// features are mostly zero, so this skips most of the work at the root.
+type sparseCols struct {
+	common []uint8 // most frequent code of each feature
+	use    []bool  // feature f is listed
+	off    []int   // rows of feature f: rows[off[f]:off[f+1]]
+	rows   []int32
+	codes  []uint8 // the codes of those rows
+}
+
+// sparseView builds the lists on first use.
+func (m *Binned) sparseView() *sparseCols {
+	m.sparseOnce.Do(func() {
+		sp := &m.sparse
+		sp.common = make([]uint8, m.Cols)
+		sp.use = make([]bool, m.Cols)
+		sp.off = make([]int, m.Cols+1)
+		var count [256]int
+		for f := range m.Cols {
+			col := m.Col(f)
+			clear(count[:])
+			for _, c := range col {
+				count[c]++
+			}
+			best := 0
+			for c, n := range count {
+				if n > count[best] {
+					best = c
+				}
+			}
+			sp.common[f] = uint8(best)
+			sp.use[f] = 2*count[best] >= m.Rows
+			if sp.use[f] {
+				for r, c := range col {
+					if c != uint8(best) {
+						sp.rows = append(sp.rows, int32(r))
+						sp.codes = append(sp.codes, c)
+					}
+				}
+			}
+			sp.off[f+1] = len(sp.rows)
+		}
+	})
+	return &m.sparse
 }
 
 // Col returns the bin codes of feature f.

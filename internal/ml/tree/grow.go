@@ -89,6 +89,7 @@ type Grower struct {
 	head     int
 	leafNode []int32 // node of each leaf of the last tree
 	workers  []worker
+	identity bool // the tree's rows are all rows, in order
 	alive    [2][]bool // per sibling and feature: can still split
 	job      job
 	wg       sync.WaitGroup
@@ -120,6 +121,8 @@ type split struct {
 
 // worker is one goroutine's scratch for split search.
 type worker struct {
+	dense, sparse []int32 // scratch feature lists
+	pos           []int   // per sparse feature, next entry
 	acc, l, r, l2 []float64
 	best          [2]split
 	left          [2][]float64
@@ -218,6 +221,14 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 	}
 	g.rows, g.scratch = g.rows[:n], g.scratch[:n]
 	copy(g.rows, rows)
+	g.identity = true
+	for i, r := range rows {
+		if int(r) != i {
+			g.identity = false
+			break
+		}
+	}
+	g.identity = g.identity && n == g.data.Rows && g.stride == 2
 	g.pend, g.nodes, g.gains, g.arena, g.featBuf, g.queue = g.pend[:0], g.nodes[:0], g.gains[:0], g.arena[:0], g.featBuf[:0], g.queue[:0]
 	clear(g.levelSet)
 	g.rnd = g.rnd[:0]
@@ -618,7 +629,7 @@ func (g *Grower) work(t, T int) {
 	kids := j.kids[:j.n]
 	for c, i := range kids {
 		if j.build[c] {
-			g.buildHist(i, chunk(g.buildFeats(i), t, T))
+			g.buildHist(w, i, chunk(g.buildFeats(i), t, T))
 		}
 	}
 	if j.derive >= 0 {
@@ -654,10 +665,13 @@ func chunk(fs []int32, t, T int) []int32 {
 const histBlock = 4096
 
 // buildHist fills node i's histogram for the given features.
-func (g *Grower) buildHist(i int32, feats []int32) {
+func (g *Grower) buildHist(w *worker, i int32, feats []int32) {
 	p := &g.pend[i]
 	for _, f := range feats {
 		clear(g.histOf(p.hist, f))
+	}
+	if i == 0 && g.identity {
+		feats = g.buildSparse(w, p, feats)
 	}
 	s := g.stride
 	for b0 := p.start; b0 < p.end; b0 += histBlock {
@@ -682,6 +696,54 @@ func (g *Grower) buildHist(i int32, feats []int32) {
 			accumulate2(g.window(p.hist, f), g.data.Col(int(f)), rows, og)
 		}
 	}
+}
+
+// buildSparse fills the root histogram of the listed sparse features from
+// their uncommon rows only, and returns the other features. Rows go in the
+// same blocks as the dense loop so that the gradients read stay in cache.
+func (g *Grower) buildSparse(w *worker, p *pending, feats []int32) []int32 {
+	sp := g.data.sparseView()
+	w.dense, w.sparse, w.pos = w.dense[:0], w.sparse[:0], w.pos[:0]
+	for _, f := range feats {
+		if sp.use[f] {
+			w.sparse = append(w.sparse, f)
+			w.pos = append(w.pos, sp.off[f])
+		} else {
+			w.dense = append(w.dense, f)
+		}
+	}
+	og := g.og2[:g.data.Rows]
+	for b1 := histBlock; len(w.sparse) > 0; b1 += histBlock {
+		for k, f := range w.sparse {
+			h := g.window(p.hist, f)
+			end := sp.off[f+1]
+			rows, codes := sp.rows[w.pos[k]:end], sp.codes[w.pos[k]:end]
+			codes = codes[:len(rows)]
+			j := 0
+			for ; j < len(rows) && int(rows[j]) < b1; j++ {
+				b := int(codes[j]) << 1
+				o := og[rows[j]]
+				h[b] += o.g
+				h[b|1] += o.h
+			}
+			w.pos[k] += j
+		}
+		if b1 >= g.data.Rows {
+			break
+		}
+	}
+	G, H := g.arena[p.sum], g.arena[p.sum+1]
+	for _, f := range w.sparse {
+		h := g.window(p.hist, f)
+		sg, sh := 0.0, 0.0
+		for b := 0; b <= g.nbins[f]; b++ {
+			sg += h[2*b]
+			sh += h[2*b+1]
+		}
+		c := int(sp.common[f]) << 1
+		h[c], h[c|1] = G-sg, H-sh
+	}
+	return w.dense
 }
 
 // pair is one row's gradient and hessian for a one-output tree.
