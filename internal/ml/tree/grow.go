@@ -89,7 +89,7 @@ type Grower struct {
 	head     int
 	leafNode []int32 // node of each leaf of the last tree
 	workers  []worker
-	identity bool // the tree's rows are all rows, in order
+	identity bool      // the tree's rows are all rows, in order
 	alive    [2][]bool // per sibling and feature: can still split
 	job      job
 	wg       sync.WaitGroup
