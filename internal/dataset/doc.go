@@ -89,8 +89,9 @@
 //     features for those who want them; the rest never are.
 //   - Rows stamped before 1990 (CSE-CIC-IDS2018's broken 1970 flows, with
 //     negative durations) are dropped.
-//   - Rows with ±Inf or NaN features are dropped: imputing a rate the flow
-//     meter will never compute teaches the model a value it will not see.
+//   - Rows with ±Inf or NaN features are dropped. They are few (the rates of
+//     zero-duration cic2017 flows, empty cells), no learner takes them, and
+//     an imputed value is a choice detection would have to repeat exactly.
 //     Replacing by the column's extreme or by 0 is available.
 //   - Negative values are counted and kept, except where negatives are data
 //     (DefaultNegativeOK); clipping and dropping are available.
@@ -105,7 +106,10 @@
 //
 // Constant, near-constant and highly correlated columns are not removed at
 // load: that choice learns from data, so ColumnFilter is fitted on the
-// training rows of a split only and applied to the rest.
+// training rows of a split only and applied to the rest. By default it
+// drops constant columns and the later of two with |r| >= 0.99;
+// near-constant columns only on request, since a rare class can live in
+// the few rows where such a column differs.
 //
 // # Splits
 //
