@@ -32,7 +32,7 @@ func TestTrainEvalPredictRuns(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train: %s", stderr)
 	}
-	if !strings.Contains(stderr, "best by cross-validated macro-F1") || !strings.Contains(out, "macro F1") {
+	if !strings.Contains(stderr, "best by cross-validated") || !strings.Contains(out, "macro F1") {
 		t.Errorf("train output lacks the comparison or metrics:\n%s\n%s", stderr, out)
 	}
 	for _, f := range []string{mpath, mpath + ".html", mpath + ".metrics.json"} {
