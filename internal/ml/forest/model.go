@@ -2,6 +2,7 @@ package forest
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/flowguard/flowguard/internal/ml"
 	"github.com/flowguard/flowguard/internal/ml/tree"
@@ -22,9 +23,19 @@ type Model struct {
 	Bins     tree.Bins   `json:"bins"`
 	Trees    []tree.Tree `json:"trees"`
 	Options  Options     `json:"options"`
+
+	compileOnce sync.Once
+	compiled    *tree.Ensemble
 }
 
 var _ ml.Classifier = (*Model)(nil)
+
+// ensemble returns the prediction layout of the trees, built on first
+// use; a model must not change once it has predicted.
+func (m *Model) ensemble() *tree.Ensemble {
+	m.compileOnce.Do(func() { m.compiled = tree.Compile(m.Trees) })
+	return m.compiled
+}
 
 // NumClasses implements ml.Classifier.
 func (m *Model) NumClasses() int { return m.Classes }
@@ -86,7 +97,7 @@ func (m *Model) PredictProba(x []float64, out []float64) {
 	} else {
 		sums = make([]float64, m.Classes)
 	}
-	tree.SumRow(m.Trees, x, sums)
+	m.ensemble().SumRow(x, sums)
 	normalise(sums, out)
 }
 
@@ -101,7 +112,7 @@ func (m *Model) PredictProbaBatch(X *ml.Matrix, out []float64, threads int) erro
 	if len(out) != X.Rows*c {
 		return fmt.Errorf("forest: output has %d values, want %d", len(out), X.Rows*c)
 	}
-	tree.SumBatch(m.Trees, X, make([]float64, c), threads, func(r int, sums []float64) {
+	m.ensemble().SumBatch(X, make([]float64, c), threads, func(r int, sums []float64) {
 		normalise(sums, out[r*c:(r+1)*c])
 	})
 	return nil

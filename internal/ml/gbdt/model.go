@@ -3,6 +3,7 @@ package gbdt
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/flowguard/flowguard/internal/ml"
 	"github.com/flowguard/flowguard/internal/ml/tree"
@@ -27,9 +28,19 @@ type Model struct {
 	Bins      tree.Bins   `json:"bins"`
 	Trees     []tree.Tree `json:"trees"`
 	Options   Options     `json:"options"`
+
+	compileOnce sync.Once
+	compiled    *tree.Ensemble
 }
 
 var _ ml.Classifier = (*Model)(nil)
+
+// ensemble returns the prediction layout of the trees, built on first
+// use; a model must not change once it has predicted.
+func (m *Model) ensemble() *tree.Ensemble {
+	m.compileOnce.Do(func() { m.compiled = tree.Compile(m.Trees) })
+	return m.compiled
+}
 
 // NumClasses implements ml.Classifier.
 func (m *Model) NumClasses() int { return m.Classes }
@@ -84,7 +95,7 @@ func (m *Model) PredictProba(x []float64, out []float64) {
 		margin = make([]float64, m.Outputs)
 	}
 	copy(margin, m.BaseScore)
-	tree.SumRow(m.Trees, x, margin)
+	m.ensemble().SumRow(x, margin)
 	probs(margin, out)
 }
 
@@ -99,7 +110,7 @@ func (m *Model) PredictProbaBatch(X *ml.Matrix, out []float64, threads int) erro
 		return fmt.Errorf("gbdt: output has %d values, want %d", len(out), X.Rows*m.Classes)
 	}
 	c := m.Classes
-	tree.SumBatch(m.Trees, X, m.BaseScore, threads, func(r int, margin []float64) {
+	m.ensemble().SumBatch(X, m.BaseScore, threads, func(r int, margin []float64) {
 		probs(margin, out[r*c:(r+1)*c])
 	})
 	return nil

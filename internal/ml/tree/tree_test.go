@@ -270,9 +270,17 @@ func FuzzTreeValidate(f *testing.F) {
 		if c.Validate(X.Cols, 2, bins) != nil {
 			return
 		}
+		e := Compile([]Tree{c})
+		sums := make([]float64, 2)
 		for i := range 50 {
 			l := c.Leaf(X.Row(i))
 			_ = c.Values[int(l)*2+1]
+			// The prediction layout walks to the same leaf.
+			sums[0], sums[1] = 0, 0
+			e.SumRow(X.Row(i), sums)
+			if sums[0] != c.Values[int(l)*2] || sums[1] != c.Values[int(l)*2+1] {
+				t.Fatalf("row %d: compiled sums %v, leaf %d values %v", i, sums, l, c.Values[int(l)*2:int(l)*2+2])
+			}
 			l = c.LeafBinned(m, i)
 			_ = c.Values[int(l)*2+1]
 		}
