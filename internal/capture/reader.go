@@ -70,6 +70,11 @@ type Reader struct {
 
 	ng bool // pcapng; classic pcap otherwise
 
+	// mapped is the whole file when it is read through a memory mapping;
+	// then buf is mapped, never moved, and released behind the reader.
+	mapped   []byte
+	released int // mapped[:released] has been handed back to the kernel
+
 	// classic pcap
 	link      LinkType
 	fracScale int64 // nanoseconds per unit of the fractional timestamp
@@ -106,6 +111,9 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, err // already names the path
 	}
+	if r, ok := openMapped(f); ok {
+		return r, nil
+	}
 	r, err := NewReader(f)
 	if err != nil {
 		f.Close()
@@ -113,6 +121,32 @@ func Open(path string) (*Reader, error) {
 	}
 	r.closer = f
 	return r, nil
+}
+
+// openMapped reads a regular, uncompressed file through a memory mapping.
+// It reports false when that is not possible or not worth it (gzip, small
+// files, a platform without mmap), and the caller reads the file normally.
+func openMapped(f *os.File) (*Reader, bool) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() < 1<<20 || fi.Size() > 1<<46 {
+		return nil, false
+	}
+	var magic [2]byte
+	if _, err := f.ReadAt(magic[:], 0); err != nil || magic[0] == 0x1f && magic[1] == 0x8b {
+		return nil, false
+	}
+	m, err := mapFile(f, fi.Size())
+	if err != nil {
+		return nil, false
+	}
+	adviseSequential(m)
+	populate(m[:min(len(m), 2*releaseStep)])
+	r := &Reader{src: &countingReader{}, size: fi.Size(), mapped: m, buf: m, w: len(m), rerr: io.EOF, closer: f}
+	if err := r.readHeader(); err != nil {
+		unmapFile(m)
+		return nil, false // let the ordinary path report it
+	}
+	return r, true
 }
 
 // NewReader reads the file header from rd and returns a Reader for its
@@ -136,27 +170,29 @@ func NewReader(rd io.Reader) (*Reader, error) {
 	// For a plain file the big buffer reads past the small one directly, so
 	// the double buffering only costs the first copy of the sniffed bytes.
 	r.in, r.buf = stream, make([]byte, sniffSize)
-
-	if r.atEOF() {
-		return nil, fmt.Errorf("empty input: %w", ErrFormat)
-	}
-	m, err := r.peek("file header", 0, 4)
-	if err != nil {
-		return nil, err
-	}
-	switch magic := binary.BigEndian.Uint32(m); magic {
-	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		err = r.readPcapHeader()
-	case blockSHB:
-		r.ng = true
-		err = r.readSHB()
-	default:
-		return nil, fmt.Errorf("not a pcap or pcapng file (magic 0x%08x): %w", magic, ErrFormat)
-	}
-	if err != nil {
+	if err := r.readHeader(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// readHeader detects the format and reads the file or section header.
+func (r *Reader) readHeader() error {
+	if r.atEOF() {
+		return fmt.Errorf("empty input: %w", ErrFormat)
+	}
+	m, err := r.peek("file header", 0, 4)
+	if err != nil {
+		return err
+	}
+	switch magic := binary.BigEndian.Uint32(m); magic {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		return r.readPcapHeader()
+	case blockSHB:
+		r.ng = true
+		return r.readSHB()
+	}
+	return fmt.Errorf("not a pcap or pcapng file (magic 0x%08x): %w", binary.BigEndian.Uint32(m), ErrFormat)
 }
 
 // Next reads the next packet into p. p.Data points into the Reader's buffer
@@ -176,12 +212,37 @@ func (r *Reader) Next(p *Packet) error {
 	if err != nil {
 		r.err = err
 	}
+	if r.mapped != nil && r.r-r.released >= releaseStep {
+		r.release()
+	}
 	return err
+}
+
+// releaseStep is how much of a mapped file is consumed before its pages are
+// released; the packet handed out last stays mapped.
+const releaseStep = 8 << 20
+
+func (r *Reader) release() {
+	end := (r.r - maxCaplen) &^ (os.Getpagesize() - 1)
+	if end > r.released {
+		releasePages(r.mapped[r.released:end])
+		r.released = end
+	}
+	// Map the window after the one being read, so the reader does not stop
+	// for a page fault every few packets.
+	if ahead := r.r + releaseStep; ahead < len(r.mapped) {
+		populate(r.mapped[ahead:min(len(r.mapped), ahead+releaseStep)])
+	}
+	r.src.n.Store(int64(r.r))
 }
 
 // Close releases the file opened by Open. It does not close standard input
 // or a reader passed to NewReader.
 func (r *Reader) Close() error {
+	if r.mapped != nil {
+		unmapFile(r.mapped)
+		r.mapped, r.buf = nil, nil
+	}
 	if r.zr != nil {
 		r.zr.Close() // only reports an earlier read error, already returned by Next
 	}
@@ -231,7 +292,7 @@ func (r *Reader) u64(b []byte) uint64 {
 // as needed. When it cannot, it returns the error of the stream (io.EOF at
 // its end), and whatever bytes there are stay available.
 func (r *Reader) fill(n int) error {
-	if r.r+n > len(r.buf) {
+	if r.r+n > len(r.buf) && r.mapped == nil {
 		// Move the unread bytes to the front, of a larger buffer until it
 		// reaches bufSize. This is what ends the validity of the Data
 		// handed out before.
