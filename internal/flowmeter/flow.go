@@ -63,8 +63,10 @@ type Flow struct {
 	Label string
 	seen  retxSet
 
-	// table bookkeeping: doubly linked list in creation order.
+	// table bookkeeping: doubly linked list in creation order, and the
+	// next flow whose key hashes alike (see flowTable).
 	prev, next int32
+	sameHash   int32
 	stub       bool // record emitted; kept only to continue a timed-out flow
 }
 

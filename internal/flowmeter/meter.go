@@ -49,7 +49,7 @@ type Meter struct {
 	activity int64 // µs
 	emit     func(*Flow)
 
-	table map[key]int32
+	table flowTable
 	flows slab
 	free  []int32
 	// open lists live flows by creation time; stubs lists flows whose
@@ -89,7 +89,7 @@ func New(cfg Config, emit func(*Flow)) (*Meter, error) {
 		timeout:  cfg.FlowTimeout.Microseconds(),
 		activity: cfg.ActivityTimeout.Microseconds(),
 		emit:     emit,
-		table:    make(map[key]int32, min(cfg.MaxFlows, 1<<16)),
+		table:    flowTable{byHash: make(map[uint64]int32, min(cfg.MaxFlows, 1<<16))},
 		open:     list{head: -1, tail: -1},
 		stubs:    list{head: -1, tail: -1},
 	}
@@ -100,7 +100,7 @@ func New(cfg Config, emit func(*Flow)) (*Meter, error) {
 func (m *Meter) Stats() Stats { return m.stats }
 
 // Open is the number of flows in the table.
-func (m *Meter) Open() int { return len(m.table) }
+func (m *Meter) Open() int { return m.table.n }
 
 // Skip counts a frame the decoder could not summarise.
 func (m *Meter) Skip(r decode.Reason) {
@@ -129,7 +129,7 @@ func (m *Meter) Add(d *decode.Packet) {
 	m.advance(t)
 
 	k := m.pr.key(&p)
-	idx, ok := m.table[k]
+	idx, ok := m.table.get(&m.flows, &k)
 	if !ok {
 		m.start(k, &p, -1)
 		return
@@ -206,6 +206,7 @@ func (m *Meter) start(k key, p *pkt, prev int32) {
 	var idx int32
 	var seen retxSet
 	connStart := int64(-1)
+	sameHash := int32(-1)
 	if prev >= 0 {
 		o := m.flows.at(prev)
 		if !fresh {
@@ -215,18 +216,21 @@ func (m *Meter) start(k key, p *pkt, prev int32) {
 			o.seen.reset()
 			seen = o.seen
 		}
-		idx = prev // reuse the slot: same key
+		idx = prev // reuse the slot: same key, already in the table
+		sameHash = o.sameHash
 	} else {
-		if len(m.table) >= m.cfg.MaxFlows {
+		if m.table.n >= m.cfg.MaxFlows {
 			m.evict()
 		}
 		idx = m.alloc()
-		m.table[k] = idx
 		seen = m.flows.at(idx).seen
 		seen.reset()
 	}
 	f := m.flows.at(idx)
-	*f = Flow{key: k, Src: src, Dst: dst, SrcPort: sport, DstPort: dport, Proto: p.proto, seen: seen}
+	*f = Flow{key: k, Src: src, Dst: dst, SrcPort: sport, DstPort: dport, Proto: p.proto, seen: seen, sameHash: sameHash}
+	if prev < 0 {
+		m.table.put(&m.flows, idx)
+	}
 	fwd := p.src == src
 	if !fresh && pr.ContinuationFirstForward {
 		fwd = true
@@ -237,7 +241,7 @@ func (m *Meter) start(k key, p *pkt, prev int32) {
 	}
 	f.idReversed = pr.idReversed(f, p, fwd)
 	m.open.pushBack(&m.flows, idx)
-	if n := len(m.table); n > m.stats.MaxOpen {
+	if n := m.table.n; n > m.stats.MaxOpen {
 		m.stats.MaxOpen = n
 	}
 }
@@ -261,7 +265,7 @@ func (m *Meter) write(idx int32, why EndReason) {
 }
 
 func (m *Meter) release(idx int32) {
-	delete(m.table, m.flows.at(idx).key)
+	m.table.remove(&m.flows, idx)
 	m.flows.at(idx).stub = false
 	m.free = append(m.free, idx)
 }
