@@ -338,7 +338,7 @@ func ipv6(data []byte, p *Packet) Reason {
 			}
 			next, rest, plen = rest[0], rest[n:], plen-n
 		case 44: // fragment
-			if len(rest) < 8 {
+			if len(rest) < 8 || plen < 8 {
 				return Truncated
 			}
 			frag := binary.BigEndian.Uint16(rest[2:])
