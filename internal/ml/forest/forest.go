@@ -119,7 +119,7 @@ func (t *Trainer) Train(ctx context.Context, train *ml.Dataset) (*Model, error) 
 		nf = max(1, int(math.Sqrt(float64(p))))
 	}
 	params := tree.Params{
-		Outputs: k, SharedHessian: true, MaxDepth: o.MaxDepth, MaxLeaves: o.MaxLeaves,
+		Outputs: k, SharedHessian: true, OneHot: true, MaxDepth: o.MaxDepth, MaxLeaves: o.MaxLeaves,
 		MinChildWeight: o.MinLeafWeight, NodeFeatures: nf, RandomSplits: o.RandomSplits, Threads: 1,
 	}
 	// Gradients are the same for every tree (a bootstrap repeats row

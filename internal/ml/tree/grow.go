@@ -37,6 +37,10 @@ type Params struct {
 	// histogram subtraction off, since children then need features their
 	// parent did not build.
 	ColsampleByTree, ColsampleByLevel, ColsampleByNode float64
+	// OneHot says each row's K gradients are zero but for one, which is
+	// minus the row's (shared) hessian: the forest's classification
+	// targets. Histograms then cost one add per row instead of K+1.
+	OneHot bool
 	// NodeFeatures, when > 0, replaces ColsampleByNode by an exact count
 	// of features per node, drawn from the features that are not
 	// constant (scikit-learn's max_features).
@@ -70,6 +74,9 @@ type Grower struct {
 	rows, scratch []int32
 	ogh           []float64 // gradients in the order of rows
 	og2           []pair    // the same for one output, as pairs
+	ogc           []int32   // the same for one-hot gradients: hot output
+	ogw           []float64 // and weight
+	hot           []int32   // hot output of every row of the matrix
 	gh            []float64 // this tree's gradients, by row index
 
 	pool    [][]float64 // free histograms
@@ -91,6 +98,7 @@ type Grower struct {
 	workers  []worker
 	identity bool      // the tree's rows are all rows, in order
 	alive    [2][]bool // per sibling and feature: can still split
+	span     [2][]span // per sibling and feature: occupied value bins
 	job      job
 	wg       sync.WaitGroup
 	rng      *rand.Rand
@@ -170,6 +178,7 @@ func NewGrower(data *Binned, bins *Bins, p Params) (*Grower, error) {
 	}
 	g.histLen = g.off[data.Cols] * g.stride
 	g.alive = [2][]bool{make([]bool, data.Cols), make([]bool, data.Cols)}
+	g.span = [2][]span{make([]span, data.Cols), make([]span, data.Cols)}
 	// Open leaves keep their histogram only up to about 1 GiB; past it a
 	// split builds both children instead of subtracting.
 	g.maxHeld = max(4, (1<<30)/(8*max(1, g.histLen)))
@@ -209,13 +218,33 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 		return nil, fmt.Errorf("tree: sampling or random splits need a random source")
 	}
 	g.gh, g.rng = gh, rng
+	if g.p.OneHot {
+		// The hot output of every row, found once per tree rather than
+		// once per node.
+		if len(g.hot) != g.data.Rows {
+			g.hot = make([]int32, g.data.Rows)
+		}
+		for r := range g.hot {
+			row := gh[r*g.stride : r*g.stride+g.k]
+			g.hot[r] = 0
+			for k, v := range row {
+				if v != 0 {
+					g.hot[r] = int32(k)
+				}
+			}
+		}
+	}
 	n := len(rows)
 	if cap(g.rows) < n {
 		g.rows = make([]int32, n)
 		g.scratch = make([]int32, n)
-		if g.stride == 2 {
+		switch {
+		case g.stride == 2:
 			g.og2 = make([]pair, n)
-		} else {
+		case g.p.OneHot:
+			g.ogc = make([]int32, n)
+			g.ogw = make([]float64, n)
+		default:
 			g.ogh = make([]float64, n*g.stride)
 		}
 	}
@@ -486,6 +515,12 @@ func (g *Grower) gather(start, end int) {
 		}
 		return
 	}
+	if g.p.OneHot {
+		for j, r := range g.rows[start:end] {
+			g.ogc[start+j], g.ogw[start+j] = g.hot[r], g.gh[int(r)*s+g.k]
+		}
+		return
+	}
 	for j, r := range g.rows[start:end] {
 		copy(g.ogh[(start+j)*s:(start+j+1)*s], g.gh[int(r)*s:int(r)*s+s])
 	}
@@ -629,7 +664,7 @@ func (g *Grower) work(t, T int) {
 	kids := j.kids[:j.n]
 	for c, i := range kids {
 		if j.build[c] {
-			g.buildHist(w, i, chunk(g.buildFeats(i), t, T))
+			g.buildHist(w, c, i, chunk(g.buildFeats(i), t, T))
 		}
 	}
 	if j.derive >= 0 {
@@ -664,23 +699,36 @@ func chunk(fs []int32, t, T int) []int32 {
 // reads before moving on, so they stay in cache across features.
 const histBlock = 4096
 
-// buildHist fills node i's histogram for the given features.
-func (g *Grower) buildHist(w *worker, i int32, feats []int32) {
+// span is the range of value bins, lo..hi, that may hold rows of a node;
+// bins outside it are not even cleared.
+type span struct{ lo, hi int }
+
+// buildHist fills node i's histogram (sibling c) for the given features.
+func (g *Grower) buildHist(w *worker, c int, i int32, feats []int32) {
 	p := &g.pend[i]
+	s := g.stride
+	if s != 2 && !g.subtracting() {
+		// Several outputs and no subtraction (forests): deep nodes hold
+		// few rows, so clearing and scanning all 256 bins would cost more
+		// than the rows; only the occupied range is touched.
+		for _, f := range feats {
+			g.buildSpan(c, p, f)
+		}
+		return
+	}
 	for _, f := range feats {
 		clear(g.histOf(p.hist, f))
+		g.span[c][f] = span{0, g.nbins[f] - 1}
 	}
 	if i == 0 && g.identity {
 		feats = g.buildSparse(w, p, feats)
 	}
-	s := g.stride
 	for b0 := p.start; b0 < p.end; b0 += histBlock {
 		b1 := min(b0+histBlock, p.end)
 		rows := g.rows[b0:b1]
 		if s != 2 {
-			og := g.ogh[b0*s : b1*s]
 			for _, f := range feats {
-				accumulate(g.histOf(p.hist, f), g.data.Col(int(f)), rows, og, s)
+				g.accumulateK(g.histOf(p.hist, f), g.data.Col(int(f)), b0, b1)
 			}
 			continue
 		}
@@ -744,6 +792,47 @@ func (g *Grower) buildSparse(w *worker, p *pending, feats []int32) []int32 {
 		h[c], h[c|1] = G-sg, H-sh
 	}
 	return w.dense
+}
+
+// buildSpan builds feature f's histogram of node p over its occupied bins
+// only.
+func (g *Grower) buildSpan(c int, p *pending, f int32) {
+	s, nb := g.stride, g.nbins[f]
+	col := g.data.Col(int(f))
+	rows := g.rows[p.start:p.end]
+	lo, hi := nb, -1
+	for _, r := range rows {
+		if b := int(col[r]); b < nb {
+			lo, hi = min(lo, b), max(hi, b)
+		}
+	}
+	g.span[c][f] = span{lo, hi}
+	h := g.histOf(p.hist, f)
+	if hi >= lo {
+		clear(h[lo*s : (hi+1)*s])
+	}
+	clear(h[nb*s:])
+	g.accumulateK(h, col, p.start, p.end)
+}
+
+// accumulateK adds rows[start:end] to the histogram h of one feature with
+// several outputs.
+func (g *Grower) accumulateK(h []float64, col []uint8, start, end int) {
+	s := g.stride
+	rows := g.rows[start:end]
+	if !g.p.OneHot {
+		accumulate(h, col, rows, g.ogh[start*s:end*s], s)
+		return
+	}
+	cls, wt := g.ogc[start:end], g.ogw[start:end]
+	cls = cls[:len(rows)]
+	wt = wt[:len(rows)]
+	k := g.k
+	for j, r := range rows {
+		b := int(col[r]) * s
+		h[b+int(cls[j])] -= wt[j]
+		h[b+k] += wt[j]
+	}
 }
 
 // pair is one row's gradient and hessian for a one-output tree.

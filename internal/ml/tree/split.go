@@ -44,14 +44,15 @@ func (g *Grower) searchNode(w *worker, c int, i int32, lo, hi int) {
 		f := p.feats[fi]
 		h := g.histOf(p.hist, f)
 		nb := g.nbins[f]
-		g.alive[c][f] = g.splits(h, nb)
+		sp := g.span[c][f]
+		g.alive[c][f] = g.splits(h, nb, sp)
 		switch {
 		case g.p.RandomSplits:
-			g.searchRandom(w, c, f, h, nb, sum, parent, g.rnd[p.rnd+fi])
+			g.searchRandom(w, c, f, h, nb, sp, sum, parent, g.rnd[p.rnd+fi])
 		case g.stride == 2:
 			g.search2(w, c, f, h, nb, sum, parent)
 		default:
-			g.searchAll(w, c, f, h, nb, sum, parent)
+			g.searchAll(w, c, f, h, nb, sp, sum, parent)
 		}
 	}
 }
@@ -59,10 +60,10 @@ func (g *Grower) searchNode(w *worker, c int, i int32, lo, hi int) {
 // splits reports whether a histogram has rows in two value bins, or in
 // one value bin and the missing bin: otherwise no cut can separate them,
 // here or in any descendant.
-func (g *Grower) splits(h []float64, nb int) bool {
+func (g *Grower) splits(h []float64, nb int, sp span) bool {
 	s := g.stride
 	n := 0
-	for b := 0; b < nb && n < 2; b++ {
+	for b := sp.lo; b <= sp.hi && n < 2; b++ {
 		if g.weight(h[b*s:(b+1)*s]) > 0 {
 			n++
 		}
@@ -116,11 +117,11 @@ func (g *Grower) search2(w *worker, c int, f int32, h []float64, nb int, sum []f
 }
 
 // searchAll scans every cut of feature f for any number of outputs.
-func (g *Grower) searchAll(w *worker, c int, f int32, h []float64, nb int, sum []float64, parent float64) {
+func (g *Grower) searchAll(w *worker, c int, f int32, h []float64, nb int, sp span, sum []float64, parent float64) {
 	s := g.stride
 	clear(w.acc)
 	miss := h[nb*s : (nb+1)*s]
-	for b := 0; b < nb-1; b++ {
+	for b := sp.lo; b <= min(sp.hi, nb-2); b++ {
 		bin := h[b*s : (b+1)*s]
 		if g.weight(bin) == 0 {
 			continue
@@ -134,10 +135,10 @@ func (g *Grower) searchAll(w *worker, c int, f int32, h []float64, nb int, sum [
 
 // searchRandom scores one cut of feature f drawn uniformly between the
 // node's lowest and highest non-empty value bins.
-func (g *Grower) searchRandom(w *worker, c int, f int32, h []float64, nb int, sum []float64, parent float64, rnd uint64) {
+func (g *Grower) searchRandom(w *worker, c int, f int32, h []float64, nb int, sp span, sum []float64, parent float64, rnd uint64) {
 	s := g.stride
 	lo, hi := -1, -1
-	for b := 0; b < nb; b++ {
+	for b := sp.lo; b <= sp.hi; b++ {
 		if g.weight(h[b*s:(b+1)*s]) > 0 {
 			if lo < 0 {
 				lo = b
@@ -150,7 +151,7 @@ func (g *Grower) searchRandom(w *worker, c int, f int32, h []float64, nb int, su
 	}
 	cut := lo + int(rnd%uint64(hi-lo))
 	clear(w.acc)
-	for b := 0; b <= cut; b++ {
+	for b := lo; b <= cut; b++ {
 		for k, v := range h[b*s : (b+1)*s] {
 			w.acc[k] += v
 		}

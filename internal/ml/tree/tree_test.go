@@ -117,6 +117,10 @@ func grown(t testing.TB, p Params) (*Tree, *ml.Matrix, *Binned, *Bins) {
 			gh[i*s+c] = math.Sin(7*r[0]+float64(c)) + r[1] - rng.Float64()
 			gh[i*s+k+c%(s-k)] = 1
 		}
+		if p.OneHot {
+			clear(gh[i*s : i*s+k])
+			gh[i*s+int(3*r[0]+r[1])%k] = -1
+		}
 		for f := range r {
 			if rng.IntN(10) == 0 {
 				r[f] = math.NaN()
@@ -169,6 +173,8 @@ func TestGrowModes(t *testing.T) {
 		"node sampling":  {Outputs: 1, MaxDepth: 6, NodeFeatures: 2, Threads: 2},
 		"level sampling": {Outputs: 1, MaxDepth: 6, ColsampleByLevel: 0.5, ColsampleByTree: 0.8},
 		"random splits":  {Outputs: 2, SharedHessian: true, MaxDepth: 8, RandomSplits: true},
+		"one-hot":        {Outputs: 3, SharedHessian: true, OneHot: true, NodeFeatures: 2},
+		"one-hot random": {Outputs: 3, SharedHessian: true, OneHot: true, NodeFeatures: 3, RandomSplits: true, MaxLeaves: 30},
 	} {
 		t.Run(name, func(t *testing.T) {
 			tr, _, _, _ := grown(t, p)
