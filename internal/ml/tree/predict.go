@@ -112,9 +112,18 @@ func (e *Ensemble) SumRow(x []float64, sums []float64) {
 	}
 }
 
-// predictBlock is the number of rows scored together: every tree is walked
-// for the whole block while its nodes are in cache.
-const predictBlock = 128
+// blockRows is the number of rows scored together: every tree is walked
+// for the whole block while its nodes are in cache. Small ensembles (a
+// booster's shallow trees) do best with short blocks that keep the rows
+// in the first-level cache; large ones (a forest's deep trees with K
+// values per leaf) are streamed from memory once per block, so longer
+// blocks amortise them.
+func (e *Ensemble) blockRows() int {
+	if 16*len(e.nodes)+8*len(e.values) > 1<<20 {
+		return 1024
+	}
+	return 128
+}
 
 // SumBatch computes, for every row r of X, init plus the leaf values of
 // all trees, and hands the sums to done(r, sums). Rows are scored in
@@ -122,12 +131,13 @@ const predictBlock = 128
 // called concurrently for different rows and must not keep sums.
 func (e *Ensemble) SumBatch(X *ml.Matrix, init []float64, threads int, done func(r int, sums []float64)) {
 	w := len(init)
-	blocks := (X.Rows + predictBlock - 1) / predictBlock
-	ParallelChunks(blocks, threads, func(_, lo, hi int) {
-		acc := make([]float64, predictBlock*w)
-		for bl := lo; bl < hi; bl++ {
-			r0 := bl * predictBlock
-			n := min(predictBlock, X.Rows-r0)
+	size := e.blockRows()
+	// Each goroutine takes an equal share of rows, then goes through it
+	// block by block.
+	ParallelChunks(X.Rows, threads, func(_, lo, hi int) {
+		acc := make([]float64, size*w)
+		for r0 := lo; r0 < hi; r0 += size {
+			n := min(size, hi-r0)
 			for j := range n {
 				copy(acc[j*w:(j+1)*w], init)
 			}
