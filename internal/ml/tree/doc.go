@@ -39,9 +39,28 @@
 // they built, so nothing is reduced across workers and results do not depend
 // on the number of threads.
 //
+// Work is cut where flow data makes it cheap. At the root of a tree grown
+// on every row, a feature whose most frequent bin holds at least half of
+// the rows (most flow features are mostly zero) is summed over its other
+// rows only, and the common bin is the node total minus the rest, as in
+// LightGBM. With subtraction on, a feature whose rows all share one bin in
+// a node is dropped for the whole subtree. One-output histograms give each
+// feature a fixed 256-bin window indexed by the uint8 bin, and four
+// features share one pass over a block of rows. Forest trees use one-hot
+// gradients (Params.OneHot), one add per row instead of K+1, and deep
+// nodes clear and scan only the bins their rows occupy.
+//
 // Missing values go to a learned default side: every candidate split is
 // scored with the node's missing rows on the left and on the right.
 //
 // Extra trees draw one random cut per candidate feature between the lowest
 // and highest non-empty bin of the node instead of scanning every bin.
+//
+// # Prediction
+//
+// Tree is the stored form. Compile turns a list of trees into an Ensemble
+// of 16-byte nodes, children side by side and one-output leaf values in
+// the node, which SumBatch walks tree by tree over blocks of rows on all
+// threads. Validate must pass before either: it guarantees that every
+// walk ends at a leaf inside the arrays.
 package tree

@@ -197,11 +197,8 @@ func (g *Grower) SetThreads(n int) {
 	}
 }
 
-// Stride is the number of floats per row Grow expects in gh.
-func (g *Grower) Stride() int { return g.stride }
-
-// Grow grows one tree. gh holds Stride() gradient statistics per row of
-// the binned matrix (rows outside the given ones are never read); rows
+// Grow grows one tree. gh holds the gradient statistics of every row of
+// the binned matrix in the layout Params.SharedHessian describes (rows outside the given ones are never read); rows
 // lists the rows to fit, ascending, repeats allowed (a bootstrap). rng
 // drives feature sampling and random splits and may be nil when neither is
 // on.
