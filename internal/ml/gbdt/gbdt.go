@@ -3,6 +3,14 @@
 // softmax (one tree per class per round, as XGBoost's multi:softprob does),
 // with shrinkage, L2 and γ regularisation, row and column sampling, class
 // weights and early stopping on a validation set.
+//
+// Features are binned once (package tree); every round computes the
+// softmax or sigmoid gradients over all rows in parallel, grows the
+// round's trees, and adds their leaf values to the training margins
+// straight from the grower's leaf row ranges, without walking the trees.
+// The K trees of a round only share the gradients, so as many grow side by
+// side as there are threads, one goroutine each; the rest grow one at a
+// time with every thread. Results do not depend on the thread count.
 package gbdt
 
 import (
