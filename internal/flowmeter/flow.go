@@ -91,6 +91,9 @@ func (r EndReason) String() string {
 // Packets is the number of packets in the flow.
 func (f *Flow) Packets() int64 { return f.fwd.length.n + f.bwd.length.n }
 
+// Bytes is the flow's transport payload in both directions.
+func (f *Flow) Bytes() int64 { return f.fwd.bytes + f.bwd.bytes }
+
 // Duration is the time from the first to the last packet, µs.
 func (f *Flow) Duration() int64 { return f.LastSeen - f.Start }
 

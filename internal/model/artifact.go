@@ -239,3 +239,7 @@ func (a *Artifact) Columns(have []string) ([]int, error) {
 	}
 	return cols, nil
 }
+
+// Importance returns the model's per-feature importance normalised to sum
+// to 1, or nil when the algorithm has none (k-NN).
+func (a *Artifact) Importance() []float64 { return importance(a.clf) }
