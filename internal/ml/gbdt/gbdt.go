@@ -10,7 +10,7 @@
 // straight from the grower's leaf row ranges, without walking the trees.
 // The K trees of a round only share the gradients, so as many grow side by
 // side as there are threads, one goroutine each; the rest grow one at a
-// time with every thread. Results do not depend on the thread count.
+// time with every thread. The trees do not depend on the thread count.
 package gbdt
 
 import (
