@@ -3,6 +3,7 @@ module github.com/flowguard/flowguard
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/parquet-go/parquet-go v0.32.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.9.1
