@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/flowguard/flowguard/internal/alert"
+)
+
+// An alert is stored as its full JSON, which queries return as is, and the
+// columns alert.Filter selects on.
+const (
+	insertAlerts = "INSERT INTO alerts (id, ts_ns, src_ip, dest_ip, class, kind, severity, score, model, job, data) VALUES "
+	alertRow     = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	alertParams  = 11
+	// alertChunk is the rows of one INSERT: 11 parameters a row stays well
+	// under SQLite's 32766 and PostgreSQL's 65535 parameters a statement.
+	alertChunk = 500
+)
+
+// InsertAlerts stores alerts in one transaction: all of them or, on error,
+// none. An alert whose ID is already stored is skipped, so a job that is
+// rerun does not duplicate its alerts.
+func (s *Store) InsertAlerts(ctx context.Context, alerts []alert.Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	// Inserting in ID order makes concurrent batches that share IDs take
+	// their row locks in one order: one waits for the other instead of
+	// both deadlocking (PostgreSQL).
+	sorted := slices.SortedFunc(slices.Values(alerts), func(a, b alert.Alert) int { return strings.Compare(a.ID, b.ID) })
+	err := s.inTx(ctx, func(c conn) error {
+		for chunk := range slices.Chunk(sorted, alertChunk) {
+			args := make([]any, 0, len(chunk)*alertParams)
+			for i := range chunk {
+				a := &chunk[i]
+				if a.ID == "" || a.Timestamp.IsZero() {
+					return fmt.Errorf("alert %q: an alert needs an ID and a timestamp", a.ID)
+				}
+				data, err := json.Marshal(a)
+				if err != nil {
+					return fmt.Errorf("alert %s: %w", a.ID, err)
+				}
+				fg := &a.Flowguard
+				args = append(args, a.ID, nanos(a.Timestamp), a.SrcIP, a.DestIP, fg.Class, fg.Kind,
+					a.Alert.Severity, fg.Score, fg.Model, fg.Job, string(data))
+			}
+			q := insertAlerts + strings.Repeat(alertRow+", ", len(chunk)-1) + alertRow + " ON CONFLICT (id) DO NOTHING"
+			if _, err := c.exec(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: insert %d alerts: %w", len(alerts), err)
+	}
+	return nil
+}
+
+// QueryAlerts returns one page of the alerts f selects, newest first, and
+// the cursor of the next page ("" after the last).
+func (s *Store) QueryAlerts(ctx context.Context, f alert.Filter, p Page) ([]alert.Alert, string, error) {
+	where, args := alertWhere(f)
+	out, next, err := queryPage(ctx, s.conn(), "SELECT ts_ns, id, data FROM alerts", "ts_ns", where, args, p,
+		func(rows *sql.Rows) (a alert.Alert, key cursor, err error) {
+			var data string
+			if err := rows.Scan(&key.ns, &key.id, &data); err != nil {
+				return a, key, err
+			}
+			return a, key, json.Unmarshal([]byte(data), &a)
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: query alerts: %w", err)
+	}
+	return out, next, nil
+}
+
+// CountAlerts counts the alerts f selects.
+func (s *Store) CountAlerts(ctx context.Context, f alert.Filter) (int64, error) {
+	where, args := alertWhere(f)
+	q := "SELECT COUNT(*) FROM alerts"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	var n int64
+	if err := s.conn().queryRow(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count alerts: %w", err)
+	}
+	return n, nil
+}
+
+// GetAlert returns the alert with the given ID.
+func (s *Store) GetAlert(ctx context.Context, id string) (alert.Alert, error) {
+	var a alert.Alert
+	var data string
+	err := s.conn().queryRow(ctx, "SELECT data FROM alerts WHERE id = ?", id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(data), &a)
+	}
+	if err != nil {
+		return a, fmt.Errorf("store: alert %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// alertWhere is f as SQL conditions, with the same meaning as f.Match.
+func alertWhere(f alert.Filter) (where []string, args []any) {
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if !f.Since.IsZero() {
+		add("ts_ns >= ?", nanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("ts_ns < ?", nanos(f.Until))
+	}
+	if f.Class != "" {
+		add("class = ?", f.Class)
+	}
+	if f.Host != "" {
+		add("(src_ip = ? OR dest_ip = ?)", f.Host, f.Host)
+	}
+	if f.MaxSeverity > 0 {
+		add("severity <= ?", f.MaxSeverity)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.Job != "" {
+		add("job = ?", f.Job)
+	}
+	return where, args
+}
