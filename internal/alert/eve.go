@@ -21,9 +21,11 @@ const EVETimeLayout = "2006-01-02T15:04:05.000000-0700"
 // other float64-backed JSON readers hold them exactly.
 const flowIDMask = 1<<51 - 1
 
-// FlowID derives EVE's numeric flow_id from a flow's Community ID: the same
-// flow gets the same id in every run and every sink, so EVE tools that join
-// events on flow_id work. It is 0 for an empty Community ID.
+// FlowID derives EVE's numeric flow_id from a flow's Community ID, as the
+// 64-bit FNV-1a hash of the string cut to 51 bits: the same flow gets the
+// same id in every run and every sink (and other tools can recompute it),
+// so EVE tools that join events on flow_id work. It is 0 for an empty
+// Community ID.
 func FlowID(communityID string) uint64 {
 	if communityID == "" {
 		return 0

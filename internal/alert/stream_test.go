@@ -455,3 +455,22 @@ func TestWSClientMessageClosesStream(t *testing.T) {
 		t.Errorf("closing took %v", d)
 	}
 }
+
+// TestSSEOutlivesServerTimeouts: a server with read and write timeouts (as
+// any exposed one should have) must not cut streams at them.
+func TestSSEOutlivesServerTimeouts(t *testing.T) {
+	b := NewBroker(0)
+	mux := http.NewServeMux()
+	mux.Handle("GET "+ssePath, SSEHandler(b, StreamOptions{Heartbeat: 20 * time.Millisecond}))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ReadTimeout = 50 * time.Millisecond
+	srv.Config.WriteTimeout = 50 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { b.Close() })
+	s := openSSE(t, testContext(t), srv.URL+ssePath, nil)
+	waitSubscribers(t, b, 1)
+	time.Sleep(200 * time.Millisecond)
+	b.Publish(batchOf(1, 0))
+	s.nextAlert(t)
+}
