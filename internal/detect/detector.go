@@ -1,0 +1,163 @@
+package detect
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/flowguard/flowguard/internal/alert"
+	"github.com/flowguard/flowguard/internal/flowmeter"
+	"github.com/flowguard/flowguard/internal/model"
+)
+
+// Sink receives batches of alerts.
+type Sink interface {
+	Send(ctx context.Context, alerts []alert.Alert) error
+}
+
+// Config sets up a Detector.
+type Config struct {
+	Model     *model.Artifact
+	ModelName string // shown in alerts; default the algorithm
+	Profile   *flowmeter.Profile
+	Source    string // file, interface or upload the flows come from
+	Job       string
+	// TopFeatures is how many contributing features an alert lists
+	// (default 5).
+	TopFeatures int
+	// Batch is how many alerts are sent to the sink at once (default 256);
+	// Flush sends the rest.
+	Batch int
+}
+
+// Stats counts what a Detector did. It is safe to read while the detector
+// runs.
+type Stats struct {
+	Flows, Alerts atomic.Int64
+}
+
+// Detector scores every flow it is given and sends alerts to its sink. It
+// is meant to be the flow meter's emit function: not safe for concurrent
+// use.
+type Detector struct {
+	cfg    Config
+	scorer *Scorer
+	sink   Sink
+	batch  []alert.Alert
+	err    error
+	prefix string
+	seq    uint64
+	Stats  Stats
+}
+
+// New returns a Detector; it fails when the model cannot read the profile's
+// flows.
+func New(cfg Config, sink Sink) (*Detector, error) {
+	s, err := NewScorer(cfg.Model, cfg.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TopFeatures == 0 {
+		cfg.TopFeatures = 5
+	}
+	if cfg.Batch == 0 {
+		cfg.Batch = 256
+	}
+	if cfg.ModelName == "" {
+		cfg.ModelName = cfg.Model.Algorithm
+	}
+	var r [6]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return nil, fmt.Errorf("alert id prefix: %w", err)
+	}
+	return &Detector{cfg: cfg, scorer: s, sink: sink, prefix: hex.EncodeToString(r[:])}, nil
+}
+
+// Flow scores one finished flow. Errors from the sink are kept and
+// returned by Flush; scoring goes on.
+func (d *Detector) Flow(ctx context.Context, f *flowmeter.Flow) {
+	d.Stats.Flows.Add(1)
+	v := d.scorer.Score(f)
+	if !v.Alert {
+		return
+	}
+	d.Stats.Alerts.Add(1)
+	d.batch = append(d.batch, d.alert(f, v))
+	if len(d.batch) >= d.cfg.Batch {
+		d.send(ctx)
+	}
+}
+
+// Flush sends the alerts not sent yet and reports the first sink error.
+func (d *Detector) Flush(ctx context.Context) error {
+	d.send(ctx)
+	return d.err
+}
+
+func (d *Detector) send(ctx context.Context) {
+	if len(d.batch) == 0 {
+		return
+	}
+	if err := d.sink.Send(ctx, d.batch); err != nil && d.err == nil {
+		d.err = fmt.Errorf("send alerts: %w", err)
+	}
+	d.batch = d.batch[:0]
+}
+
+func (d *Detector) alert(f *flowmeter.Flow, v Verdict) alert.Alert {
+	a := d.cfg.Model
+	d.seq++
+	cid := string(f.AppendCommunityID(nil))
+	class := a.Schema.Classes[v.Class]
+	thr := 0.0
+	if a.Threshold != nil {
+		thr = a.Threshold.Value
+	}
+	out := alert.Alert{
+		ID:          fmt.Sprintf("%s-%08x", d.prefix, d.seq),
+		Timestamp:   time.UnixMicro(f.LastSeen).UTC(),
+		EventType:   "alert",
+		FlowID:      alert.FlowID(cid),
+		CommunityID: cid,
+		SrcIP:       f.Src.Addr(f.IsIPv6()).String(),
+		SrcPort:     int(f.SrcPort),
+		DestIP:      f.Dst.Addr(f.IsIPv6()).String(),
+		DestPort:    int(f.DstPort),
+		Proto:       alert.ProtoName(f.Proto),
+		Alert: alert.Info{
+			Action:      "allowed",
+			GID:         1,
+			SignatureID: signatureID(v.Class),
+			Rev:         1,
+			Signature:   fmt.Sprintf("flowguard %s: %s", d.cfg.ModelName, class),
+			Category:    class,
+			Severity:    alert.Severity(v.Score, thr),
+		},
+		Flowguard: alert.Detail{
+			Kind:         "classifier",
+			Model:        d.cfg.ModelName,
+			ModelVersion: a.Training.DataFingerprint,
+			Class:        class,
+			Score:        v.Score,
+			Threshold:    thr,
+			Profile:      d.cfg.Profile.Name,
+			FlowStart:    time.UnixMicro(f.Start).UTC(),
+			FlowEnd:      time.UnixMicro(f.LastSeen).UTC(),
+			Packets:      f.Packets(),
+			Bytes:        f.Bytes(),
+			Source:       d.cfg.Source,
+			Job:          d.cfg.Job,
+		},
+	}
+	for _, c := range d.scorer.TopFeatures(d.cfg.TopFeatures) {
+		out.Flowguard.Features = append(out.Flowguard.Features, alert.Feature{Name: c.Name, Value: c.Value, Contribution: c.Weight})
+	}
+	return out
+}
+
+// signatureID gives each class its own stable signature number in a range
+// far from Suricata's rule IDs.
+func signatureID(class int) int { return 9_100_000 + class }
