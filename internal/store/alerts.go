@@ -46,9 +46,12 @@ func (s *Store) InsertAlerts(ctx context.Context, alerts []alert.Alert) error {
 				if err != nil {
 					return fmt.Errorf("alert %s: %w", a.ID, err)
 				}
+				// A severity below 1 is stored as 1, which every maximum
+				// severity selects as f.Match does, so that a query needs
+				// no branch for them (see alertBranches).
 				fg := &a.Flowguard
 				args = append(args, a.ID, nanos(a.Timestamp), a.SrcIP, a.DestIP, fg.Class, fg.Kind,
-					a.Alert.Severity, fg.Score, fg.Model, fg.Job, string(data))
+					max(a.Alert.Severity, 1), fg.Score, fg.Model, fg.Job, string(data))
 			}
 			q := insertAlerts + strings.Repeat(alertRow+", ", len(chunk)-1) + alertRow + " ON CONFLICT (id) DO NOTHING"
 			if _, err := c.exec(ctx, q, args...); err != nil {
@@ -66,8 +69,7 @@ func (s *Store) InsertAlerts(ctx context.Context, alerts []alert.Alert) error {
 // QueryAlerts returns one page of the alerts f selects, newest first, and
 // the cursor of the next page ("" after the last).
 func (s *Store) QueryAlerts(ctx context.Context, f alert.Filter, p Page) ([]alert.Alert, string, error) {
-	where, args := alertWhere(f)
-	out, next, err := queryPage(ctx, s.conn(), "SELECT ts_ns, id, data FROM alerts", "ts_ns", where, args, p,
+	out, next, err := queryPage(ctx, s.conn(), "SELECT ts_ns, id, data FROM alerts", "ts_ns", alertBranches(f), p,
 		func(rows *sql.Rows) (a alert.Alert, key cursor, err error) {
 			var data string
 			if err := rows.Scan(&key.ns, &key.id, &data); err != nil {
@@ -83,13 +85,15 @@ func (s *Store) QueryAlerts(ctx context.Context, f alert.Filter, p Page) ([]aler
 
 // CountAlerts counts the alerts f selects.
 func (s *Store) CountAlerts(ctx context.Context, f alert.Filter) (int64, error) {
-	where, args := alertWhere(f)
-	q := "SELECT COUNT(*) FROM alerts"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	var parts []string
+	var args []any
+	for _, b := range alertBranches(f) {
+		parts = append(parts, "SELECT COUNT(*) AS n FROM alerts"+b.sql())
+		args = append(args, b.args...)
 	}
 	var n int64
-	if err := s.conn().queryRow(ctx, q, args...).Scan(&n); err != nil {
+	err := s.conn().queryRow(ctx, "SELECT SUM(n) FROM ("+strings.Join(parts, " UNION ALL ")+") AS c", args...).Scan(&n)
+	if err != nil {
 		return 0, fmt.Errorf("store: count alerts: %w", err)
 	}
 	return n, nil
@@ -112,32 +116,52 @@ func (s *Store) GetAlert(ctx context.Context, id string) (alert.Alert, error) {
 	return a, nil
 }
 
-// alertWhere is f as SQL conditions, with the same meaning as f.Match.
-func alertWhere(f alert.Filter) (where []string, args []any) {
-	add := func(cond string, a ...any) {
-		where = append(where, cond)
-		args = append(args, a...)
-	}
+// alertBranches is f as SQL, with the meaning of f.Match. The host
+// (source or destination) and a maximum severity are alternatives, made
+// disjoint branches so that each runs as one ordered scan of its index:
+// the source, the destination (not the source), and each of Suricata's
+// severities 1 to 3.
+func alertBranches(f alert.Filter) []branch {
+	all := branch{}
 	if !f.Since.IsZero() {
-		add("ts_ns >= ?", nanos(f.Since))
+		all = all.and("ts_ns >= ?", nanos(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add("ts_ns < ?", nanos(f.Until))
+		all = all.and("ts_ns < ?", nanos(f.Until))
 	}
 	if f.Class != "" {
-		add("class = ?", f.Class)
-	}
-	if f.Host != "" {
-		add("(src_ip = ? OR dest_ip = ?)", f.Host, f.Host)
-	}
-	if f.MaxSeverity > 0 {
-		add("severity <= ?", f.MaxSeverity)
+		all = all.and("class = ?", f.Class)
 	}
 	if f.Kind != "" {
-		add("kind = ?", f.Kind)
+		all = all.and("kind = ?", f.Kind)
 	}
 	if f.Job != "" {
-		add("job = ?", f.Job)
+		all = all.and("job = ?", f.Job)
 	}
-	return where, args
+	if f.MaxSeverity > 3 {
+		all = all.and("severity <= ?", f.MaxSeverity)
+	}
+	out := []branch{all}
+	either := func(alts ...func(branch) branch) {
+		var next []branch
+		for _, b := range out {
+			for _, alt := range alts {
+				next = append(next, alt(b))
+			}
+		}
+		out = next
+	}
+	if h := f.Host; h != "" {
+		either(
+			func(b branch) branch { return b.and("src_ip = ?", h) },
+			func(b branch) branch { return b.and("dest_ip = ?", h).and("src_ip <> ?", h) })
+	}
+	if m := f.MaxSeverity; m > 0 && m <= 3 {
+		var alts []func(branch) branch
+		for sev := 1; sev <= m; sev++ {
+			alts = append(alts, func(b branch) branch { return b.and("severity = ?", sev) })
+		}
+		either(alts...)
+	}
+	return out
 }

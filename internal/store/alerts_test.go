@@ -69,6 +69,7 @@ func TestAlertsQuery(t *testing.T) {
 		s := openT(t, newURL())
 		base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		all := makeAlerts(rand.New(rand.NewPCG(7, 7)), "q", 600, base)
+		all[10].Alert.Severity, all[11].Alert.Severity = 0, 4 // outside Suricata's 1 to 3
 		for batch := range slices.Chunk(all, 97) {
 			if err := s.InsertAlerts(ctx, batch); err != nil {
 				t.Fatal(err)
@@ -91,6 +92,9 @@ func TestAlertsQuery(t *testing.T) {
 			{Host: "10.9.9.9"},
 			{MaxSeverity: 1},
 			{MaxSeverity: 2},
+			{MaxSeverity: 3},
+			{MaxSeverity: 4},
+			{Host: "10.0.0.3", MaxSeverity: 2},
 			{Kind: "anomaly"},
 			{Job: "job-a"},
 			{Class: "DDoS", Host: "10.0.0.1", MaxSeverity: 2, Since: base.Add(100 * time.Millisecond), Kind: "classifier"},

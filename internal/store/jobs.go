@@ -127,12 +127,11 @@ func (s *Store) getJob(ctx context.Context, id string) (Job, int64, error) {
 // ListJobs returns one page of the jobs in the given state (any state if
 // ""), newest first, and the cursor of the next page.
 func (s *Store) ListJobs(ctx context.Context, state JobState, p Page) ([]Job, string, error) {
-	var where []string
-	var args []any
+	b := branch{}
 	if state != "" {
-		where, args = []string{"state = ?"}, []any{string(state)}
+		b = b.and("state = ?", string(state))
 	}
-	jobs, next, err := queryPage(ctx, s.conn(), "SELECT "+jobCols+" FROM jobs", "created_ns", where, args, p,
+	jobs, next, err := queryPage(ctx, s.conn(), "SELECT "+jobCols+" FROM jobs", "created_ns", []branch{b}, p,
 		func(rows *sql.Rows) (Job, cursor, error) {
 			j, _, err := scanJob(rows)
 			return j, cursor{nanos(j.Created), j.ID}, err

@@ -155,7 +155,7 @@ func (s *Store) AddRun(ctx context.Context, r model.Run) error {
 // ListRuns returns one page of the recorded runs, newest first, and the
 // cursor of the next page.
 func (s *Store) ListRuns(ctx context.Context, p Page) ([]model.Run, string, error) {
-	runs, next, err := queryPage(ctx, s.conn(), "SELECT started_ns, id, data FROM runs", "started_ns", nil, nil, p,
+	runs, next, err := queryPage(ctx, s.conn(), "SELECT started_ns, id, data FROM runs", "started_ns", []branch{{}}, p,
 		func(rows *sql.Rows) (r model.Run, key cursor, err error) {
 			var data string
 			if err := rows.Scan(&key.ns, &key.id, &data); err != nil {

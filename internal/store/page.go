@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -47,33 +48,35 @@ func parseCursor(s string) (cursor, error) {
 	return cursor{n, id}, nil
 }
 
-// queryPage runs "sel WHERE where ORDER BY timeCol, id" newest first for
-// one page. scan reads a row and returns its sort key. It asks for one row
-// beyond the page, which tells whether there is a next page.
-func queryPage[T any](ctx context.Context, c conn, sel, timeCol string, where []string, args []any, p Page,
-	scan func(*sql.Rows) (T, cursor, error)) ([]T, string, error) {
-	limit := p.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
-	}
-	if p.Cursor != "" {
-		after, err := parseCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where = append(where, "("+timeCol+", id) < (?, ?)")
-		args = append(args, after.ns, after.id)
-	}
-	q := sel
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY " + timeCol + " DESC, id DESC LIMIT ?"
-	args = append(args, limit+1)
+// A branch is a conjunction of SQL conditions with their arguments. A
+// query that selects rows meeting any of several branches runs one ordered
+// index scan per branch and merges them, where a single condition with OR
+// would make the database collect and sort every matching row.
+type branch struct {
+	where []string
+	args  []any
+}
 
+func (b branch) and(cond string, args ...any) branch {
+	return branch{append(slices.Clip(b.where), cond), append(slices.Clip(b.args), args...)}
+}
+
+func (b branch) sql() string {
+	if len(b.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(b.where, " AND ")
+}
+
+// queryPage runs sel for one page of the rows meeting any of branches,
+// which must not overlap, newest first by (timeCol, id). scan reads a row
+// and returns its sort key.
+func queryPage[T any](ctx context.Context, c conn, sel, timeCol string, branches []branch, p Page,
+	scan func(*sql.Rows) (T, cursor, error)) ([]T, string, error) {
+	q, args, limit, err := pageSQL(sel, timeCol, branches, p)
+	if err != nil {
+		return nil, "", err
+	}
 	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, "", err
@@ -92,4 +95,41 @@ func queryPage[T any](ctx context.Context, c conn, sel, timeCol string, where []
 		out, last = append(out, v), key
 	}
 	return out, "", rows.Err()
+}
+
+// pageSQL is the query of queryPage. It asks for one row beyond the page,
+// which tells whether there is a next page.
+func pageSQL(sel, timeCol string, branches []branch, p Page) (q string, args []any, limit int, err error) {
+	limit = p.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultLimit
+	case limit > MaxLimit:
+		limit = MaxLimit
+	}
+	var after cursor
+	if p.Cursor != "" {
+		if after, err = parseCursor(p.Cursor); err != nil {
+			return "", nil, 0, err
+		}
+	}
+	order := " ORDER BY " + timeCol + " DESC, id DESC LIMIT ?"
+	var parts []string
+	for i, b := range branches {
+		if p.Cursor != "" {
+			b = b.and("("+timeCol+", id) < (?, ?)", after.ns, after.id)
+		}
+		part := sel + b.sql() + order
+		if len(branches) > 1 {
+			part = fmt.Sprintf("SELECT * FROM (%s) AS b%d", part, i)
+		}
+		parts = append(parts, part)
+		args = append(append(args, b.args...), limit+1)
+	}
+	q = parts[0]
+	if len(parts) > 1 {
+		q = "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") AS u" + order
+		args = append(args, limit+1)
+	}
+	return q, args, limit, nil
 }

@@ -137,9 +137,11 @@ func openSQLite(path string) (*Store, error) {
 	// busy_timeout makes a writer wait for another instead of failing, and
 	// _txlock=immediate takes the write lock at BEGIN, where SQLite can
 	// still wait for it, instead of at the first write of a transaction,
-	// where it cannot. synchronous=NORMAL: see the package doc.
+	// where it cannot. synchronous=NORMAL: see the package doc. A 32 MiB
+	// page cache (SQLite's default is 2 MiB) holds the hot ends of the
+	// alert indexes that every insert touches.
 	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-32768)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
