@@ -8,17 +8,19 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/flowguard/flowguard/internal/alert"
 )
 
-// An alert is stored as its full JSON, which queries return as is, and the
+// An alert is stored as its EVE JSON, which queries decode, and the
 // columns alert.Filter selects on.
 const (
-	insertAlerts = "INSERT INTO alerts (id, ts_ns, src_ip, dest_ip, class, kind, severity, score, model, job, data) VALUES "
-	alertRow     = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	alertParams  = 11
-	// alertChunk is the rows of one INSERT: 11 parameters a row stays well
+	insertAlerts = "INSERT INTO alerts (id, ts_ns, src_ip, dest_ip, class, kind, severity, job, data) VALUES "
+	alertRow     = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	alertParams  = 9
+	// alertChunk is the rows of one INSERT: 9 parameters a row stays well
 	// under SQLite's 32766 and PostgreSQL's 65535 parameters a statement.
 	alertChunk = 500
 )
@@ -46,12 +48,16 @@ func (s *Store) InsertAlerts(ctx context.Context, alerts []alert.Alert) error {
 				if err != nil {
 					return fmt.Errorf("alert %s: %w", a.ID, err)
 				}
-				// A severity below 1 is stored as 1, which every maximum
-				// severity selects as f.Match does, so that a query needs
-				// no branch for them (see alertBranches).
+				// The columns hold what the JSON does, so that a query
+				// selects as f.Match would on the alerts it returns: the
+				// time to the microsecond and strings as valid UTF-8. A
+				// severity below 1 is stored as 1, which every maximum
+				// severity selects, as f.Match does, so that a query needs
+				// no branch for it (see alertBranches).
 				fg := &a.Flowguard
-				args = append(args, a.ID, nanos(a.Timestamp), a.SrcIP, a.DestIP, fg.Class, fg.Kind,
-					max(a.Alert.Severity, 1), fg.Score, fg.Model, fg.Job, string(data))
+				args = append(args, text(a.ID), nanos(a.Timestamp.Truncate(time.Microsecond)),
+					text(a.SrcIP), text(a.DestIP), text(fg.Class), text(fg.Kind),
+					max(a.Alert.Severity, 1), text(fg.Job), string(data))
 			}
 			q := insertAlerts + strings.Repeat(alertRow+", ", len(chunk)-1) + alertRow + " ON CONFLICT (id) DO NOTHING"
 			if _, err := c.exec(ctx, q, args...); err != nil {
@@ -103,7 +109,7 @@ func (s *Store) CountAlerts(ctx context.Context, f alert.Filter) (int64, error) 
 func (s *Store) GetAlert(ctx context.Context, id string) (alert.Alert, error) {
 	var a alert.Alert
 	var data string
-	err := s.conn().queryRow(ctx, "SELECT data FROM alerts WHERE id = ?", id).Scan(&data)
+	err := s.conn().queryRow(ctx, "SELECT data FROM alerts WHERE id = ?", text(id)).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
@@ -130,13 +136,13 @@ func alertBranches(f alert.Filter) []branch {
 		all = all.and("ts_ns < ?", nanos(f.Until))
 	}
 	if f.Class != "" {
-		all = all.and("class = ?", f.Class)
+		all = all.and("class = ?", text(f.Class))
 	}
 	if f.Kind != "" {
-		all = all.and("kind = ?", f.Kind)
+		all = all.and("kind = ?", text(f.Kind))
 	}
 	if f.Job != "" {
-		all = all.and("job = ?", f.Job)
+		all = all.and("job = ?", text(f.Job))
 	}
 	if f.MaxSeverity > 3 {
 		all = all.and("severity <= ?", f.MaxSeverity)
@@ -151,7 +157,7 @@ func alertBranches(f alert.Filter) []branch {
 		}
 		out = next
 	}
-	if h := f.Host; h != "" {
+	if h := text(f.Host); h != "" {
 		either(
 			func(b branch) branch { return b.and("src_ip = ?", h) },
 			func(b branch) branch { return b.and("dest_ip = ?", h).and("src_ip <> ?", h) })
@@ -164,4 +170,21 @@ func alertBranches(f alert.Filter) []branch {
 		either(alts...)
 	}
 	return out
+}
+
+// text is s as a PostgreSQL TEXT value can hold it and as alert JSON
+// spells it: every byte that is not UTF-8 becomes U+FFFD, and so does NUL.
+// Dataset labels, and so class names, are not always UTF-8.
+func text(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s { // an invalid byte comes as one RuneError
+		if r == 0 {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -64,6 +64,8 @@ func (s *Store) CreateJob(ctx context.Context, j Job) error {
 		return fmt.Errorf("store: create job %q: a new job needs an ID and a kind, and is queued", j.ID)
 	}
 	j.State = Queued
+	j.ID, j.Kind, j.Model, j.Error = text(j.ID), text(j.Kind), text(j.Model), text(j.Error)
+	j.Input.Path, j.Input.Name, j.Input.SHA256 = text(j.Input.Path), text(j.Input.Name), text(j.Input.SHA256)
 	if j.Created.IsZero() {
 		j.Created = now()
 	}
@@ -117,7 +119,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 }
 
 func (s *Store) getJob(ctx context.Context, id string) (Job, int64, error) {
-	j, rev, err := scanJob(s.conn().queryRow(ctx, "SELECT "+jobCols+" FROM jobs WHERE id = ?", id))
+	j, rev, err := scanJob(s.conn().queryRow(ctx, "SELECT "+jobCols+" FROM jobs WHERE id = ?", text(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
@@ -190,6 +192,7 @@ func (s *Store) updateJob(ctx context.Context, id string, fn func(*Job) error, r
 		if err := fn(&j); err != nil {
 			return Job{}, err
 		}
+		j.Model, j.Error = text(j.Model), text(j.Error) // an error may quote anything
 		if j == old {
 			return j, nil
 		}
@@ -209,7 +212,7 @@ func (s *Store) updateJob(ctx context.Context, id string, fn func(*Job) error, r
 			"progress = ?, packets = ?, flows = ?, alerts = ?, attempts = ?, error = ?, rev = rev + 1 "+
 			"WHERE id = ? AND rev = ?",
 			string(j.State), nanos(j.Started), nanos(j.Finished), j.Model,
-			j.Progress, j.Packets, j.Flows, j.Alerts, j.Attempts, j.Error, id, rev)
+			j.Progress, j.Packets, j.Flows, j.Alerts, j.Attempts, j.Error, old.ID, rev)
 		if err == nil {
 			err = affected(res)
 		}

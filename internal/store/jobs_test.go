@@ -80,6 +80,11 @@ func TestJobsLifecycle(t *testing.T) {
 		if _, err := s.UpdateJob(ctx, "j2", func(j *Job) error { j.Input.Path = "/etc/passwd"; return nil }); !errors.Is(err, ErrConflict) {
 			t.Fatalf("changing a job's input: %v; want ErrConflict", err)
 		}
+		// A failure's reason may quote bytes from the input.
+		j, err = s.UpdateJob(ctx, "j2", func(j *Job) error { j.State, j.Error = Failed, "pcap: bad magic \xd4\xc3"; return nil })
+		if err != nil || j.Error != "pcap: bad magic \ufffd\ufffd" {
+			t.Fatalf("failing with a reason that is not UTF-8: %+v, %v", j, err)
+		}
 	})
 }
 

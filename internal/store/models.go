@@ -41,7 +41,7 @@ func (s *Store) AddModel(ctx context.Context, m Model) error {
 		}
 		res, err := s.conn().exec(ctx, "INSERT INTO models (id, name, algorithm, created_ns, sha256, path, metrics) "+
 			"VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-			m.ID, m.Name, m.Algorithm, nanos(m.Created), m.SHA256, m.Path, string(m.Metrics))
+			text(m.ID), text(m.Name), text(m.Algorithm), nanos(m.Created), text(m.SHA256), text(m.Path), string(m.Metrics))
 		if err == nil {
 			err = affected(res)
 		}
@@ -91,7 +91,7 @@ func (s *Store) ListModels(ctx context.Context) ([]Model, error) {
 
 // GetModel returns the model with the given ID.
 func (s *Store) GetModel(ctx context.Context, id string) (Model, error) {
-	return s.oneModel(ctx, "model "+id, selectModels+" WHERE m.id = ?", id)
+	return s.oneModel(ctx, "model "+id, selectModels+" WHERE m.id = ?", text(id))
 }
 
 // ActiveModel returns the active model; ErrNotFound when none is.
@@ -115,6 +115,7 @@ func (s *Store) oneModel(ctx context.Context, what, query string, args ...any) (
 func (s *Store) ActivateModel(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(c conn) error {
 		var one int
+		id := text(id)
 		err := c.queryRow(ctx, "SELECT 1 FROM models WHERE id = ?", id).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -144,7 +145,7 @@ func (s *Store) AddRun(ctx context.Context, r model.Run) error {
 		_, err = s.conn().exec(ctx, "INSERT INTO runs (id, started_ns, algorithm, model, data) VALUES (?, ?, ?, ?, ?) "+
 			"ON CONFLICT (id) DO UPDATE SET started_ns = excluded.started_ns, algorithm = excluded.algorithm, "+
 			"model = excluded.model, data = excluded.data",
-			r.ID, nanos(r.Started), r.Algorithm, r.Model, string(data))
+			text(r.ID), nanos(r.Started), text(r.Algorithm), text(r.Model), string(data))
 	}
 	if err != nil {
 		return fmt.Errorf("store: add run %s: %w", r.ID, err)

@@ -103,7 +103,8 @@ func makeAlerts(rng *rand.Rand, prefix string, n int, base time.Time) []alert.Al
 	zones := []*time.Location{time.UTC, time.FixedZone("CEST", 2*3600)}
 	out := make([]alert.Alert, n)
 	for i := range out {
-		ts := base.Add(time.Duration(rng.IntN(max(n/3, 1))) * time.Millisecond * 7).In(zones[rng.IntN(2)])
+		// Nanoseconds too, which EVE JSON does not keep.
+		ts := base.Add(time.Duration(rng.IntN(max(n/3, 1)))*time.Millisecond*7 + time.Duration(rng.IntN(1000))).In(zones[rng.IntN(2)])
 		src, dst := hosts[rng.IntN(len(hosts))], hosts[rng.IntN(len(hosts))]
 		class := classes[rng.IntN(len(classes))]
 		out[i] = alert.Alert{

@@ -12,8 +12,6 @@ CREATE TABLE alerts (
 	class    TEXT NOT NULL,
 	kind     TEXT NOT NULL,
 	severity INTEGER NOT NULL,
-	score    DOUBLE PRECISION NOT NULL,
-	model    TEXT NOT NULL,
 	job      TEXT NOT NULL,
 	data     TEXT NOT NULL
 );
