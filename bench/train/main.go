@@ -252,6 +252,7 @@ func run(args []string) error {
 	lambda := fs.Float64("lambda", 1, "GBDT L2")
 	mcw := fs.Float64("min-child-weight", 1, "GBDT min child weight")
 	rep := fs.Int("rep", 0, "repetition number, recorded")
+	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "", "result JSON file (default stdout)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of training and prediction here")
 	fs.Parse(args)
@@ -287,7 +288,7 @@ func run(args []string) error {
 	switch *model {
 	case "gbdt":
 		o := gbdt.DefaultOptions()
-		o.Rounds, o.MaxDepth, o.LearningRate, o.Lambda, o.MinChildWeight, o.Threads = *trees, *depth, *eta, *lambda, *mcw, *threads
+		o.Rounds, o.MaxDepth, o.LearningRate, o.Lambda, o.MinChildWeight, o.Threads, o.Seed = *trees, *depth, *eta, *lambda, *mcw, *threads, *seed
 		m, err := gbdt.New(o).Train(context.Background(), tr, nil)
 		if err != nil {
 			return err
@@ -295,7 +296,7 @@ func run(args []string) error {
 		clf = m
 	case "rf":
 		o := forest.DefaultOptions()
-		o.Trees, o.Threads, o.Seed = *trees, *threads, 1
+		o.Trees, o.Threads, o.Seed = *trees, *threads, *seed
 		m, err := forest.New(o).Train(context.Background(), tr)
 		if err != nil {
 			return err

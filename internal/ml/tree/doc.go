@@ -44,9 +44,13 @@
 // the rows (most flow features are mostly zero) is summed over its other
 // rows only, and the common bin is the node total minus the rest, as in
 // LightGBM. With subtraction on, a feature whose rows all share one bin in
-// a node is dropped for the whole subtree. One-output histograms give each
-// feature a fixed 256-bin window indexed by the uint8 bin, and four
-// features share one pass over a block of rows. Forest trees use one-hot
+// a node is dropped for the whole subtree. One-output trees (boosting)
+// accumulate integer histograms: each row's gradient and hessian are
+// rounded stochastically to multiples of power-of-two steps and packed in
+// one int64, so one integer add per row and feature sums both, exactly,
+// into a fixed 256-bin window indexed by the uint8 bin, four features per
+// pass over a block of rows; split search sees the rounding, leaf values
+// use the exact gradients (see quantise). Forest trees use one-hot
 // gradients (Params.OneHot), one add per row instead of K+1, and deep
 // nodes clear and scan only the bins their rows occupy.
 //

@@ -73,10 +73,14 @@ type Grower struct {
 
 	rows, scratch []int32
 	ogh           []float64 // gradients in the order of rows
-	og2           []pair    // the same for one output, as pairs
+	og2           []int64   // the same for one output, quantised (see quantise)
+	q             []int64   // quantised gradients of every row of the matrix
+	qTotal        int64     // their sum over the tree's rows
+	sg, sh        float64   // quantisation steps of gradient and hessian
 	ogc           []int32   // the same for one-hot gradients: hot output
 	ogw           []float64 // and weight
 	hot           []int32   // hot output of every row of the matrix
+	exact         [2]float64
 	gh            []float64 // this tree's gradients, by row index
 
 	pool    [][]float64 // free histograms
@@ -129,6 +133,7 @@ type split struct {
 
 // worker is one goroutine's scratch for split search.
 type worker struct {
+	ints          []int64 // one-output integer histogram windows, 256 per feature
 	dense, sparse []int32 // scratch feature lists
 	pos           []int   // per sparse feature, next entry
 	acc, l, r, l2 []float64
@@ -191,6 +196,9 @@ func (g *Grower) SetThreads(n int) {
 	g.threads = threadsOr(n)
 	for len(g.workers) < g.threads {
 		w := worker{acc: make([]float64, g.stride), l: make([]float64, g.stride), r: make([]float64, g.stride), l2: make([]float64, g.stride)}
+		if g.stride == 2 {
+			w.ints = make([]int64, 256*g.data.Cols)
+		}
 		w.left[0] = make([]float64, g.stride)
 		w.left[1] = make([]float64, g.stride)
 		g.workers = append(g.workers, w)
@@ -237,7 +245,7 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 		g.scratch = make([]int32, n)
 		switch {
 		case g.stride == 2:
-			g.og2 = make([]pair, n)
+			g.og2 = make([]int64, n)
 		case g.p.OneHot:
 			g.ogc = make([]int32, n)
 			g.ogw = make([]float64, n)
@@ -264,10 +272,15 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 
 	// Root.
 	sum := g.alloc()
-	for _, r := range g.rows {
-		src := gh[int(r)*g.stride : int(r)*g.stride+g.stride]
-		for k, v := range src {
-			g.arena[sum+k] += v
+	if g.stride == 2 {
+		g.quantise(rng)
+		g.arena[sum], g.arena[sum+1] = g.unpack(g.qTotal)
+	} else {
+		for _, r := range g.rows {
+			src := gh[int(r)*g.stride : int(r)*g.stride+g.stride]
+			for k, v := range src {
+				g.arena[sum+k] += v
+			}
 		}
 	}
 	g.newNode(0, n, 0, sum)
@@ -508,7 +521,7 @@ func (g *Grower) gather(start, end int) {
 		og := g.og2[start:end]
 		og = og[:len(rows)]
 		for j, r := range rows {
-			og[j] = pair{g.gh[2*r], g.gh[2*r+1]}
+			og[j] = g.q[r]
 		}
 		return
 	}
@@ -714,11 +727,20 @@ func (g *Grower) buildHist(w *worker, c int, i int32, feats []int32) {
 		return
 	}
 	for _, f := range feats {
-		clear(g.histOf(p.hist, f))
 		g.span[c][f] = span{0, g.nbins[f] - 1}
+		if s == 2 {
+			clear(w.iwin(f)[:])
+		} else {
+			clear(g.histOf(p.hist, f))
+		}
+	}
+	if s == 2 {
+		// Integer sums into the worker's windows, then one conversion
+		// per bin into the node's histogram.
+		defer g.convert(w, p, feats)
 	}
 	if i == 0 && g.identity {
-		feats = g.buildSparse(w, p, feats)
+		feats = g.buildSparse(w, feats)
 	}
 	for b0 := p.start; b0 < p.end; b0 += histBlock {
 		b1 := min(b0+histBlock, p.end)
@@ -734,11 +756,11 @@ func (g *Grower) buildHist(w *worker, c int, i int32, feats []int32) {
 		// Four features per pass: the row's gradients are loaded once
 		// and the four histograms' dependency chains overlap.
 		for ; len(fs) >= 4; fs = fs[4:] {
-			accumulate2x4(g.window(p.hist, fs[0]), g.window(p.hist, fs[1]), g.window(p.hist, fs[2]), g.window(p.hist, fs[3]),
+			accumulate2x4(w.iwin(fs[0]), w.iwin(fs[1]), w.iwin(fs[2]), w.iwin(fs[3]),
 				g.data.Col(int(fs[0])), g.data.Col(int(fs[1])), g.data.Col(int(fs[2])), g.data.Col(int(fs[3])), rows, og)
 		}
 		for _, f := range fs {
-			accumulate2(g.window(p.hist, f), g.data.Col(int(f)), rows, og)
+			accumulate2(w.iwin(f), g.data.Col(int(f)), rows, og)
 		}
 	}
 }
@@ -746,7 +768,7 @@ func (g *Grower) buildHist(w *worker, c int, i int32, feats []int32) {
 // buildSparse fills the root histogram of the listed sparse features from
 // their uncommon rows only, and returns the other features. Rows go in the
 // same blocks as the dense loop so that the gradients read stay in cache.
-func (g *Grower) buildSparse(w *worker, p *pending, feats []int32) []int32 {
+func (g *Grower) buildSparse(w *worker, feats []int32) []int32 {
 	sp := g.data.sparseView()
 	w.dense, w.sparse, w.pos = w.dense[:0], w.sparse[:0], w.pos[:0]
 	for _, f := range feats {
@@ -760,16 +782,13 @@ func (g *Grower) buildSparse(w *worker, p *pending, feats []int32) []int32 {
 	og := g.og2[:g.data.Rows]
 	for b1 := histBlock; len(w.sparse) > 0; b1 += histBlock {
 		for k, f := range w.sparse {
-			h := g.window(p.hist, f)
+			h := w.iwin(f)
 			end := sp.off[f+1]
 			rows, codes := sp.rows[w.pos[k]:end], sp.codes[w.pos[k]:end]
 			codes = codes[:len(rows)]
 			j := 0
 			for ; j < len(rows) && int(rows[j]) < b1; j++ {
-				b := int(codes[j]) << 1
-				o := og[rows[j]]
-				h[b] += o.g
-				h[b|1] += o.h
+				h[codes[j]] += og[rows[j]]
 			}
 			w.pos[k] += j
 		}
@@ -777,18 +796,89 @@ func (g *Grower) buildSparse(w *worker, p *pending, feats []int32) []int32 {
 			break
 		}
 	}
-	G, H := g.arena[p.sum], g.arena[p.sum+1]
 	for _, f := range w.sparse {
-		h := g.window(p.hist, f)
-		sg, sh := 0.0, 0.0
-		for b := 0; b <= g.nbins[f]; b++ {
-			sg += h[2*b]
-			sh += h[2*b+1]
+		h := w.iwin(f)
+		rest := int64(0)
+		for _, v := range h {
+			rest += v
 		}
-		c := int(sp.common[f]) << 1
-		h[c], h[c|1] = G-sg, H-sh
+		h[sp.common[f]] = g.qTotal - rest
 	}
 	return w.dense
+}
+
+// quantise turns the one-output gradients into integers for the histogram
+// loops: g and h are divided by power-of-two steps and rounded
+// stochastically (unbiased), and packed as h<<32 + g in one int64, so one
+// integer add per row and feature accumulates both; the steps are chosen
+// so that no sum over the tree's rows overflows 31 bits. Integer sums are
+// exact and their scaled values exactly representable, so histogram
+// subtraction stays exact; only split search sees the rounding (a step of
+// about 2⁻³¹ of the total absolute gradient), and leaf values are computed
+// from the exact gradients. LightGBM trains with far coarser gradients.
+func (g *Grower) quantise(rng *rand.Rand) {
+	if len(g.q) != g.data.Rows {
+		g.q = make([]int64, g.data.Rows)
+	}
+	// Rounding adds at most one step per row, so a step of at least
+	// Σ|g| / (2³¹−1−n) keeps every partial sum within 31 bits. Late in
+	// boosting most gradients are tiny and Σ|g| small, so the step shrinks
+	// with them.
+	sumG, sumH := 0.0, 0.0
+	for _, r := range g.rows {
+		sumG += math.Abs(g.gh[2*r])
+		sumH += g.gh[2*r+1]
+	}
+	budget := float64(1<<31 - 1 - len(g.rows))
+	step := func(m float64) float64 {
+		if m == 0 {
+			return 1
+		}
+		_, e := math.Frexp(m / budget)
+		return math.Ldexp(1, e)
+	}
+	g.sg, g.sh = step(sumG), step(sumH)
+	seed := uint64(0x71756e74)
+	if rng != nil {
+		seed = rng.Uint64()
+	}
+	g.qTotal = 0
+	for _, r := range g.rows {
+		gq := math.Floor(g.gh[2*r]/g.sg + dither(seed, uint64(r)))
+		hq := math.Floor(g.gh[2*r+1]/g.sh + dither(seed, uint64(r)^0x5bd1e995))
+		v := int64(hq)<<32 + int64(gq)
+		g.q[r] = v
+		g.qTotal += v
+	}
+}
+
+// dither is a uniform number in [0, 1) from a splitmix64 hash of the seed
+// and x.
+func dither(seed, x uint64) float64 {
+	z := seed + x*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
+}
+
+// unpack returns the gradient and hessian sums a packed integer sum
+// stands for.
+func (g *Grower) unpack(v int64) (float64, float64) {
+	lo := int64(int32(v))
+	return float64(lo) * g.sg, float64((v-lo)>>32) * g.sh
+}
+
+// convert writes the worker's integer windows of feats into node p's
+// histogram.
+func (g *Grower) convert(w *worker, p *pending, feats []int32) {
+	for _, f := range feats {
+		h := g.histOf(p.hist, f)
+		win := w.iwin(f)
+		for b := range len(h) / 2 {
+			h[2*b], h[2*b+1] = g.unpack(win[b])
+		}
+	}
 }
 
 // buildSpan builds feature f's histogram of node p over its occupied bins
@@ -832,9 +922,6 @@ func (g *Grower) accumulateK(h []float64, col []uint8, start, end int) {
 	}
 }
 
-// pair is one row's gradient and hessian for a one-output tree.
-type pair struct{ g, h float64 }
-
 // histOf is feature f's part of histogram h: its value bins and the
 // missing bin.
 func (g *Grower) histOf(h []float64, f int32) []float64 {
@@ -842,36 +929,29 @@ func (g *Grower) histOf(h []float64, f int32) []float64 {
 	return h[o : o+(g.nbins[f]+1)*g.stride]
 }
 
-// window is feature f's full 256-bin window of a one-output histogram.
-func (g *Grower) window(h []float64, f int32) *[512]float64 {
-	o := g.off[f] * 2
-	return (*[512]float64)(h[o : o+512])
+// iwin is feature f's 256-bin integer window of the worker.
+func (w *worker) iwin(f int32) *[256]int64 {
+	return (*[256]int64)(w.ints[int(f)*256 : int(f)*256+256])
 }
 
-// accumulate2 is the histogram loop for one output.
-func accumulate2(h *[512]float64, col []uint8, rows []int32, og []pair) {
+// accumulate2 is the histogram loop for one output: one integer add of
+// the packed gradient per row.
+func accumulate2(h *[256]int64, col []uint8, rows []int32, og []int64) {
 	og = og[:len(rows)]
 	for j, r := range rows {
-		b := int(col[r]) << 1
-		h[b] += og[j].g
-		h[b|1] += og[j].h
+		h[col[r]] += og[j]
 	}
 }
 
 // accumulate2x4 is accumulate2 for four features at once.
-func accumulate2x4(h0, h1, h2, h3 *[512]float64, c0, c1, c2, c3 []uint8, rows []int32, og []pair) {
+func accumulate2x4(h0, h1, h2, h3 *[256]int64, c0, c1, c2, c3 []uint8, rows []int32, og []int64) {
 	og = og[:len(rows)]
 	for j, r := range rows {
-		gr, hs := og[j].g, og[j].h
-		b0, b1, b2, b3 := int(c0[r])<<1, int(c1[r])<<1, int(c2[r])<<1, int(c3[r])<<1
-		h0[b0] += gr
-		h0[b0|1] += hs
-		h1[b1] += gr
-		h1[b1|1] += hs
-		h2[b2] += gr
-		h2[b2|1] += hs
-		h3[b3] += gr
-		h3[b3|1] += hs
+		v := og[j]
+		h0[c0[r]] += v
+		h1[c1[r]] += v
+		h2[c2[r]] += v
+		h3[c3[r]] += v
 	}
 }
 
@@ -899,6 +979,16 @@ func (g *Grower) finish() *Tree {
 		t.Nodes[i].Leaf = int32(len(g.leafNode))
 		g.leafNode = append(g.leafNode, int32(i))
 		sum := g.arena[g.pend[i].sum : g.pend[i].sum+g.stride]
+		if g.stride == 2 {
+			// Exact sums: the node's are quantised.
+			p := &g.pend[i]
+			sum = g.exact[:2]
+			sum[0], sum[1] = 0, 0
+			for _, r := range g.rows[p.start:p.end] {
+				sum[0] += g.gh[2*r]
+				sum[1] += g.gh[2*r+1]
+			}
+		}
 		for k := range g.k {
 			h := sum[g.k]
 			if !g.shared {
