@@ -230,4 +230,3 @@ func TestBadInputs(t *testing.T) {
 		t.Fatal("a client mistake was answered 500")
 	}
 }
-
