@@ -21,7 +21,7 @@ log() { echo "postgres.sh: $*" >&2; }
 
 bindir() {
 	local d
-	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+	for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
 		[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
 	done
 	return 0
@@ -53,23 +53,33 @@ fi
 # port_free: nothing accepts connections on 127.0.0.1:$1.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-	if [ ! -f "$data/PG_VERSION" ]; then
-		log "creating a cluster in $data"
-		rm -rf "$data"
-		mkdir -p "$dir"
-		chown postgres: "$dir"
-		chmod 700 "$dir"
-		# Trust over loopback only: a throwaway cluster for tests.
-		as_pg "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-	fi
+create() {
+	log "creating a cluster in $data"
+	rm -rf "$data"
+	mkdir -p "$dir"
+	chown postgres: "$dir"
+	chmod 700 "$dir"
+	# Trust over loopback only: a throwaway cluster for tests.
+	as_pg "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+}
+
+start() {
 	port=$(cat "$dir/port" 2>/dev/null || echo 55432)
 	while ! port_free "$port"; do port=$((port + 1)); done
 	echo "$port" >"$dir/port"
 	log "starting on 127.0.0.1:$port"
 	as_pg "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start \
-		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' -c max_connections=200" >&2 ||
-		{ tail -n 20 "$dir/server.log" >&2; exit 1; }
+		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' -c max_connections=200" >&2
+}
+
+if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+	[ -f "$data/PG_VERSION" ] || create
+	if ! start; then
+		tail -n 20 "$dir/server.log" >&2 || true
+		log "the cluster in $data does not start; making a new one"
+		create
+		start
+	fi
 fi
 port=$(cat "$dir/port")
 

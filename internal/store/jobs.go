@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -227,19 +228,16 @@ func (s *Store) updateJob(ctx context.Context, id string, fn func(*Job) error, r
 }
 
 func checkUpdate(old, j *Job, requeue bool) error {
-	if j.ID != old.ID || j.Kind != old.Kind || !j.Created.Equal(old.Created) || j.Input != old.Input {
+	next, open := transitions[old.State]
+	switch {
+	case !open:
+		return fmt.Errorf("%w: the job is %s, which is final", ErrConflict, old.State)
+	case j.ID != old.ID || j.Kind != old.Kind || !j.Created.Equal(old.Created) || j.Input != old.Input:
 		return fmt.Errorf("%w: a job's ID, kind, creation time and input do not change", ErrConflict)
+	case slices.Contains(next, j.State), requeue && old.State == Running && j.State == Queued:
+		return nil
 	}
-	allowed := transitions[old.State]
-	if requeue && old.State == Running {
-		allowed = append(allowed, Queued)
-	}
-	for _, st := range allowed {
-		if j.State == st {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: job is %s and cannot become %q", ErrConflict, old.State, j.State)
+	return fmt.Errorf("%w: the job is %s and cannot become %q", ErrConflict, old.State, j.State)
 }
 
 // Recovery says what RecoverJobs does with a job an earlier process left

@@ -106,7 +106,7 @@ func open(raw string) (*Store, error) {
 	case scheme == "postgres" || scheme == "postgresql":
 		cfg, err := pgx.ParseConfig(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrUnsupportedURL, redact(raw), err)
+			return nil, fmt.Errorf("%w: %v", ErrUnsupportedURL, err) // pgx's message hides the password
 		}
 		// Without a connect_timeout in the URL pgx waits as long as the
 		// context lets it; an unreachable server should be an error soon.
@@ -114,8 +114,7 @@ func open(raw string) (*Store, error) {
 			cfg.ConnectTimeout = 10 * time.Second
 		}
 		db := stdlib.OpenDB(*cfg)
-		db.SetMaxOpenConns(16)
-		db.SetConnMaxIdleTime(5 * time.Minute)
+		pool(db, 16)
 		return &Store{db: db, dialect: goose.DialectPostgres, name: redact(raw)}, nil
 	case scheme == "sqlite":
 		return openSQLite(strings.TrimPrefix(rest, "//"))
@@ -137,16 +136,25 @@ func openSQLite(path string) (*Store, error) {
 	// busy_timeout makes a writer wait for another instead of failing, and
 	// _txlock=immediate takes the write lock at BEGIN, where SQLite can
 	// still wait for it, instead of at the first write of a transaction,
-	// where it cannot. synchronous=NORMAL: see the package doc. A 32 MiB
-	// page cache (SQLite's default is 2 MiB) holds the hot ends of the
-	// alert indexes that every insert touches.
+	// where it cannot. synchronous=NORMAL: see the package doc. A 16 MiB
+	// page cache a connection (SQLite's default is 2 MiB) holds the hot
+	// ends of the alert indexes that every insert touches.
 	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-32768)&_txlock=immediate"
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-16384)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	pool(db, 8)
 	return &Store{db: db, dialect: goose.DialectSQLite3, name: path}, nil
+}
+
+// pool bounds the connections to a database to n, and keeps them open:
+// a new one costs a PostgreSQL backend, or an empty SQLite page cache.
+func pool(db *sql.DB, n int) {
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 }
 
 // redact drops the password from a URL for messages.
