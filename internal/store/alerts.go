@@ -148,24 +148,22 @@ func alertBranches(f alert.Filter) []branch {
 		all = all.and("severity <= ?", f.MaxSeverity)
 	}
 	out := []branch{all}
-	either := func(alts ...func(branch) branch) {
+	either := func(alts ...branch) {
 		var next []branch
 		for _, b := range out {
 			for _, alt := range alts {
-				next = append(next, alt(b))
+				next = append(next, b.with(alt))
 			}
 		}
 		out = next
 	}
 	if h := text(f.Host); h != "" {
-		either(
-			func(b branch) branch { return b.and("src_ip = ?", h) },
-			func(b branch) branch { return b.and("dest_ip = ?", h).and("src_ip <> ?", h) })
+		either(branch{}.and("src_ip = ?", h), branch{}.and("dest_ip = ?", h).and("src_ip <> ?", h))
 	}
 	if m := f.MaxSeverity; m > 0 && m <= 3 {
-		var alts []func(branch) branch
+		var alts []branch
 		for sev := 1; sev <= m; sev++ {
-			alts = append(alts, func(b branch) branch { return b.and("severity = ?", sev) })
+			alts = append(alts, branch{}.and("severity = ?", sev))
 		}
 		either(alts...)
 	}

@@ -132,8 +132,10 @@ func TestAlertsQuery(t *testing.T) {
 		if err != nil || len(first) != DefaultLimit || next == "" {
 			t.Fatalf("default page: %d alerts, next %q, %v; want %d and a cursor", len(first), next, err, DefaultLimit)
 		}
-		if _, _, err := s.QueryAlerts(ctx, alert.Filter{}, Page{Cursor: "not a cursor!"}); !errors.Is(err, ErrBadCursor) {
-			t.Fatalf("bad cursor: %v; want ErrBadCursor", err)
+		for _, bad := range []string{"not a cursor!", cursor{1, "\xff"}.String(), "MTIz"} {
+			if _, _, err := s.QueryAlerts(ctx, alert.Filter{}, Page{Cursor: bad}); !errors.Is(err, ErrBadCursor) {
+				t.Fatalf("cursor %q: %v; want ErrBadCursor", bad, err)
+			}
 		}
 		got, err := s.GetAlert(ctx, all[42].ID)
 		if err != nil || mustJSON(t, got) != byID[all[42].ID] {

@@ -41,7 +41,7 @@ func (s *Store) AddModel(ctx context.Context, m Model) error {
 		}
 		res, err := s.conn().exec(ctx, "INSERT INTO models (id, name, algorithm, created_ns, sha256, path, metrics) "+
 			"VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-			text(m.ID), text(m.Name), text(m.Algorithm), nanos(m.Created), text(m.SHA256), text(m.Path), string(m.Metrics))
+			text(m.ID), text(m.Name), text(m.Algorithm), nanos(m.Created), text(m.SHA256), text(m.Path), text(string(m.Metrics)))
 		if err == nil {
 			err = affected(res)
 		}

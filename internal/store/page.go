@@ -42,7 +42,7 @@ func parseCursor(s string) (cursor, error) {
 	}
 	ns, id, ok := strings.Cut(string(b), "/")
 	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil {
+	if !ok || err != nil || text(id) != id {
 		return cursor{}, fmt.Errorf("%w %q", ErrBadCursor, s)
 	}
 	return cursor{n, id}, nil
@@ -58,7 +58,12 @@ type branch struct {
 }
 
 func (b branch) and(cond string, args ...any) branch {
-	return branch{append(slices.Clip(b.where), cond), append(slices.Clip(b.args), args...)}
+	return b.with(branch{[]string{cond}, args})
+}
+
+// with is b and o: both their conditions.
+func (b branch) with(o branch) branch {
+	return branch{append(slices.Clip(b.where), o.where...), append(slices.Clip(b.args), o.args...)}
 }
 
 func (b branch) sql() string {
