@@ -5,6 +5,14 @@
 // queries: SQL is written once with ? placeholders, which PostgreSQL gets
 // as $1, $2, …
 //
+// # Alerts
+//
+// An alert is kept whole, as its EVE JSON, beside indexed columns for
+// alert.Filter; a query answers as f.Match would on the alerts it returns.
+// Inserting is idempotent on the alert ID. Listings run newest first and
+// page by key (a cursor), not offset: rows added meanwhile neither repeat
+// nor hide rows on later pages.
+//
 // # Durability
 //
 // A write that returned nil has committed, and a committed write survives
@@ -214,6 +222,14 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: schema version: %w", err)
 	}
 	return v, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: %s: %w", s.name, err)
+	}
+	return nil
 }
 
 // Dialect is "sqlite3" or "postgres".

@@ -142,6 +142,9 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 		s.Close()
 
 		s = openT(t, url)
+		if err := s.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if n, err := s.CountAlerts(ctx, alert.Filter{}); err != nil || n != 3 {
 			t.Fatalf("after reopening: %d alerts, %v; want 3", n, err)
 		}
