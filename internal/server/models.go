@@ -174,11 +174,16 @@ type verdict struct {
 }
 
 // score cleans row x in place and scores it into proba (one slot a
-// class), as detect.Scorer does for metered flows.
+// class), with the decision rule detect.Scorer applies to metered flows.
 func (l *loaded) score(x, proba []float64) verdict {
+	l.art.Clean(x)
+	l.art.Classifier().PredictProba(x, proba)
+	return l.decide(proba)
+}
+
+// decide turns class probabilities into a verdict.
+func (l *loaded) decide(proba []float64) verdict {
 	a := l.art
-	a.Clean(x)
-	a.Classifier().PredictProba(x, proba)
 	v := verdict{}
 	for k, p := range proba {
 		if p > proba[v.class] {
