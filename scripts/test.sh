@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what the tests need and runs them all: formatting, vet, and every
-# Go test (fuzz targets run their seed corpora). Tests that read ../shared
-# skip with a message when it is absent.
+# Go test (fuzz targets run their seed corpora), the store and server tests
+# against a real PostgreSQL that scripts/postgres.sh installs and starts.
+# Tests that read ../shared skip with a message when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -15,5 +16,8 @@ echo "== go vet"
 go vet ./...
 echo "== go build (static, CGO_ENABLED=0)"
 CGO_ENABLED=0 go build -o /dev/null ./cmd/flowguard
+echo "== PostgreSQL for the store and server tests"
+# A private cluster on 127.0.0.1, installed from Debian when missing.
+eval "$(scripts/postgres.sh)"
 echo "== go test"
 go test -count=1 -timeout 15m ./... 2>&1 | tee /tmp/flowguard-test.log

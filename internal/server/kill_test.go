@@ -43,8 +43,11 @@ func TestKillChild(t *testing.T) {
 	t.Fatal(s.Run(ctx)) // never returns before the kill
 }
 
+// killConfig keeps the kill test on SQLite: the child process and the
+// parent must name the same database (the store's own kill tests cover
+// PostgreSQL).
 func killConfig(dir string) Config {
-	return Config{Listen: "127.0.0.1:0", StoreURL: storeURL(dir), SpoolDir: filepath.Join(dir, "spool"), Token: testToken,
+	return Config{Listen: "127.0.0.1:0", StoreURL: killStore(dir), SpoolDir: filepath.Join(dir, "spool"), Token: testToken,
 		MaxPcapBytes: 1 << 30}
 }
 
@@ -130,7 +133,7 @@ func TestKill(t *testing.T) {
 		t.Fatalf("only %d alerts streamed before the kill: %v\n%s", len(seen), sc.Err(), childOut.String())
 	}
 
-	st, err := store.Open(ctx, storeURL(dir))
+	st, err := store.Open(ctx, killStore(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,3 +203,5 @@ func TestKill(t *testing.T) {
 	}
 	t.Logf("killed after %d streamed alerts; resumed job: %d flows, %d alerts, %d attempts", len(seen), res.Flows, res.Alerts, res.Attempts)
 }
+
+func killStore(dir string) string { return "sqlite:" + filepath.Join(dir, "flowguard.db") }

@@ -16,17 +16,18 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/flowguard/flowguard/internal/alert"
+	"github.com/flowguard/flowguard/internal/store/storetest"
 )
 
 const testToken = "s3cret"
 
-// shared returns a file under /work/shared (or $FLOWGUARD_SHARED),
-// skipping the test when the shared data is absent.
+// shared returns a file under ../shared beside the checkout (or
+// $FLOWGUARD_SHARED), skipping the test when the shared data is absent.
 func shared(t testing.TB, rel string) string {
 	t.Helper()
 	root := os.Getenv("FLOWGUARD_SHARED")
 	if root == "" {
-		root = "/work/shared"
+		root = "../../../shared"
 	}
 	p := filepath.Join(root, rel)
 	if _, err := os.Stat(p); err != nil {
@@ -35,9 +36,10 @@ func shared(t testing.TB, rel string) string {
 	return p
 }
 
-// storeURL is SQLite in dir, or $FLOWGUARD_TEST_POSTGRES when set.
-func storeURL(dir string) string {
-	if u := os.Getenv("FLOWGUARD_TEST_POSTGRES"); u != "" {
+// storeURL is a fresh schema on the test PostgreSQL server when there is
+// one (always on CI), else SQLite in dir.
+func storeURL(t testing.TB, dir string) string {
+	if u := storetest.PostgresURL(t); u != "" {
 		return u
 	}
 	return "sqlite:" + filepath.Join(dir, "flowguard.db")
@@ -55,7 +57,7 @@ func start(t testing.TB, cfg Config) *testServer {
 	dir := t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
 	if cfg.StoreURL == "" {
-		cfg.StoreURL = storeURL(dir)
+		cfg.StoreURL = storeURL(t, dir)
 	}
 	if cfg.SpoolDir == "" {
 		cfg.SpoolDir = filepath.Join(dir, "spool")
