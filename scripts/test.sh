@@ -18,6 +18,7 @@ echo "== go build (static, CGO_ENABLED=0)"
 CGO_ENABLED=0 go build -o /dev/null ./cmd/flowguard
 echo "== PostgreSQL for the store and server tests"
 # A private cluster on 127.0.0.1, installed from Debian when missing.
-eval "$(scripts/postgres.sh)"
+pg_env=$(scripts/postgres.sh) # a failure here stops the script (set -e)
+eval "$pg_env"
 echo "== go test"
 go test -count=1 -timeout 15m ./... 2>&1 | tee /tmp/flowguard-test.log
