@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/flowguard/flowguard/internal/ml"
@@ -236,6 +237,7 @@ type Result struct {
 	TrainRows int     `json:"train_rows"`
 	TestRows  int     `json:"test_rows"`
 	TrainSec  float64 `json:"train_s"`
+	TrainCPU  float64 `json:"train_cpu_s"` // user+system CPU of the process while training
 	PredSec   float64 `json:"predict_s"`
 	MacroF1   float64 `json:"macro_f1"`
 }
@@ -284,6 +286,7 @@ func run(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cpu0 := cpuSeconds()
 	start := time.Now()
 	switch *model {
 	case "gbdt":
@@ -306,6 +309,7 @@ func run(args []string) error {
 		return fmt.Errorf("unknown model %q", *model)
 	}
 	res.TrainSec = time.Since(start).Seconds()
+	res.TrainCPU = cpuSeconds() - cpu0
 	proba := make([]float64, te.X.Rows*classes)
 	start = time.Now()
 	if err := clf.PredictProbaBatch(te.X, proba, *threads); err != nil {
@@ -324,6 +328,16 @@ func run(args []string) error {
 		return err
 	}
 	return os.WriteFile(*out, append(b, '\n'), 0o644)
+}
+
+// cpuSeconds is the user and system CPU time the process has used, which
+// other load on the machine disturbs much less than wall time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func median(xs []float64) float64 {
@@ -351,6 +365,9 @@ type Row struct {
 	TrainSec     float64 `json:"flowguard_train_s"`
 	RefTrainSec  float64 `json:"reference_train_s"`
 	TrainRatio   float64 `json:"train_time_ratio"`
+	TrainCPU     float64 `json:"flowguard_train_cpu_s"`
+	RefTrainCPU  float64 `json:"reference_train_cpu_s"`
+	CPURatio     float64 `json:"train_cpu_ratio"`
 	MacroF1      float64 `json:"flowguard_macro_f1"`
 	RefMacroF1   float64 `json:"reference_macro_f1"`
 	F1Diff       float64 `json:"macro_f1_diff"`
@@ -406,16 +423,20 @@ func report(args []string) error {
 				MacroF1: med(fg, f1), RefMacroF1: med(ref, f1),
 				PredRowsSec: med(fg, pred), RefPredRows: med(ref, pred)}
 			row.TrainRatio = row.TrainSec / row.RefTrainSec
+			cpu := func(r Result) float64 { return r.TrainCPU }
+			row.TrainCPU, row.RefTrainCPU = med(fg, cpu), med(ref, cpu)
+			row.CPURatio = row.TrainCPU / row.RefTrainCPU
 			row.F1Diff = row.MacroF1 - row.RefMacroF1
 			row.PredictRatio = row.PredRowsSec / row.RefPredRows
 			rows = append(rows, row)
 		}
 	}
-	fmt.Println("| dataset | model vs reference | train rows | trees | train s (fg / ref) | time ratio | macro-F1 (fg / ref) | F1 diff | predict rows/s (fg / ref) | throughput ratio |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| dataset | model vs reference | train rows | trees | train s (fg / ref) | time ratio | train CPU s (fg / ref) | CPU ratio | macro-F1 (fg / ref) | F1 diff | predict rows/s (fg / ref) | throughput ratio |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Printf("| %s | %s vs %s | %d | %d | %.2f / %.2f | %.2f× | %.4f / %.4f | %+.4f | %s / %s | %.2f× |\n",
+		fmt.Printf("| %s | %s vs %s | %d | %d | %.2f / %.2f | %.2f× | %.2f / %.2f | %.2f× | %.4f / %.4f | %+.4f | %s / %s | %.2f× |\n",
 			r.Dataset, r.Model, r.Reference, r.TrainRows, r.Trees, r.TrainSec, r.RefTrainSec, r.TrainRatio,
+			r.TrainCPU, r.RefTrainCPU, r.CPURatio,
 			r.MacroF1, r.RefMacroF1, r.F1Diff, si(r.PredRowsSec), si(r.RefPredRows), r.PredictRatio)
 	}
 	if *out != "" {

@@ -6,6 +6,7 @@ records train wall time, batch prediction time and macro-F1 as JSON in the
 same fields as the Go side."""
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -49,15 +50,19 @@ def main():
         tool = "sklearn"
         clf = RandomForestClassifier(n_estimators=a.trees, max_features="sqrt",
                                      n_jobs=a.threads, random_state=1)
-    t0 = time.perf_counter()
+    def cpu():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    c0, t0 = cpu(), time.perf_counter()
     clf.fit(Xtr, ytr)
-    train_s = time.perf_counter() - t0
+    train_s, train_cpu = time.perf_counter() - t0, cpu() - c0
     t0 = time.perf_counter()
     proba = clf.predict_proba(Xte)
     pred_s = time.perf_counter() - t0
     pred = clf.classes_[np.argmax(proba, axis=1)]
     res = dict(tool=tool, model=a.model, dataset=a.dataset, rep=a.rep, threads=a.threads,
-               trees=a.trees, train_rows=len(ytr), test_rows=len(yte), train_s=train_s,
+               trees=a.trees, train_rows=len(ytr), test_rows=len(yte), train_s=train_s, train_cpu_s=train_cpu,
                predict_s=pred_s, macro_f1=float(f1_score(yte, pred, average="macro")))
     print(f"{tool:9s} {a.model:4s} {a.dataset:8s} rep {a.rep}: train {train_s:.2f}s, "
           f"predict {pred_s:.3f}s, macro-F1 {res['macro_f1']:.4f}", file=sys.stderr)
