@@ -165,9 +165,9 @@ func NewGrower(data *Binned, bins *Bins, p Params) (*Grower, error) {
 	if g.p.Scale == 0 {
 		g.p.Scale = 1
 	}
-	// With one output every feature gets a full 256-bin window, so the
-	// histogram loop indexes fixed-size arrays by a uint8 bin and needs no
-	// bounds checks; with more outputs, windows are packed to save memory.
+	// One-output histograms give every feature a 256-bin window, the
+	// layout of the workers' integer windows they are converted from; with
+	// more outputs, windows are packed to save memory.
 	g.off = make([]int, data.Cols+1)
 	g.nbins = make([]int, data.Cols)
 	for f := range data.Cols {
