@@ -58,7 +58,8 @@ func (s *retxSet) addSeen(k retxKey) bool {
 
 func (s *retxSet) grow() {
 	old := s.slots
-	size := 16
+	// 32 slots hold a 24-packet flow, longer than most, without a rehash.
+	size := 32
 	if len(old) > 0 {
 		size = len(old) * 2
 	}
