@@ -113,14 +113,14 @@ func (e *Ensemble) SumRow(x []float64, sums []float64) {
 }
 
 // blockRows is the number of rows scored together: every tree is walked
-// for the whole block while its nodes are in cache. Small ensembles (a
-// booster's shallow trees) do best with short blocks that keep the rows
-// in the first-level cache; large ones (a forest's deep trees with K
-// values per leaf) are streamed from memory once per block, so longer
-// blocks amortise them.
+// for the whole block while its nodes are in cache. Shallow trees (a
+// booster's) stay in the first-level cache whatever the block, so short
+// blocks that keep the rows close win; deep trees with K values per leaf
+// (a forest's) are streamed from memory once per block, so long blocks
+// amortise them.
 func (e *Ensemble) blockRows() int {
-	if 16*len(e.nodes)+8*len(e.values) > 1<<20 {
-		return 1024
+	if len(e.roots) > 0 && 16*len(e.nodes)+8*len(e.values) > len(e.roots)<<14 {
+		return 1024 // trees average over 16 KiB
 	}
 	return 128
 }
