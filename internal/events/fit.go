@@ -1,6 +1,7 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -161,6 +162,9 @@ func (c Featurizer) fit(evs []*Event, wantRows bool) (*Features, *ml.Matrix, err
 	for j := 0; j < p; j++ {
 		mean[j] /= float64(n)
 		v := math.Max(sq[j]/float64(n)-mean[j]*mean[j], 0)
+		if v <= 1e-12*sq[j]/float64(n) { // constant column up to rounding
+			v = 0
+		}
 		scale[j] = 1
 		if j >= nText && v > 1e-12 {
 			scale[j] = 1 / math.Sqrt(v)
@@ -241,43 +245,53 @@ func (f *Features) fitSVD(rows *fitRows, n int) error {
 			}
 		})
 	}
-	// mulXT: Z (p×l) = Xᵀ·Y for Y (n×l).
+	// mulXT: Z (p×l) = Xᵀ·Y for Y (n×l). Column-parallel over a
+	// transposed copy of the sparse part, so each z row is summed in row
+	// order by one goroutine: the result does not depend on Workers.
+	colStart := make([]int, nText+1)
+	for _, j := range rows.idx {
+		colStart[j+1]++
+	}
+	for j := 0; j < nText; j++ {
+		colStart[j+1] += colStart[j]
+	}
+	colRow := make([]int32, len(rows.idx))
+	colVal := make([]float64, len(rows.idx))
+	fill := append([]int(nil), colStart[:nText]...)
+	for r := 0; r < n; r++ {
+		for e := rows.start[r]; e < rows.start[r+1]; e++ {
+			j := rows.idx[e]
+			colRow[fill[j]], colVal[fill[j]] = int32(r), rows.val[e]
+			fill[j]++
+		}
+	}
 	mulXT := func(y, z []float64) {
-		w := cfg.Workers
-		acc := make([][]float64, w)
-		chunk := (n + w - 1) / w
-		parallel(w, w, func(lo, hi int) {
-			for wi := lo; wi < hi; wi++ {
-				a := make([]float64, p*l)
-				for r := wi * chunk; r < min(n, (wi+1)*chunk); r++ {
-					yr := y[r*l : (r+1)*l]
-					for e := rows.start[r]; e < rows.start[r+1]; e++ {
-						j := int(rows.idx[e])
-						axpy(a[j*l:(j+1)*l], rows.val[e]*f.Scale[j], yr)
-					}
-					for s, v := range rows.st[r*nStruct : (r+1)*nStruct] {
-						j := nText + s
-						axpy(a[j*l:(j+1)*l], v*f.Scale[j], yr)
-					}
-				}
-				acc[wi] = a
-			}
-		})
 		colSum := make([]float64, l)
 		for r := 0; r < n; r++ {
 			axpy(colSum, 1, y[r*l:(r+1)*l])
 		}
-		clear(z)
-		for _, a := range acc {
-			if a != nil {
-				axpy(z, 1, a)
+		parallel(p, cfg.Workers, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				zj := z[j*l : (j+1)*l]
+				clear(zj)
+				if j < nText {
+					for e := colStart[j]; e < colStart[j+1]; e++ {
+						r := int(colRow[e])
+						axpy(zj, colVal[e]*f.Scale[j], y[r*l:(r+1)*l])
+					}
+				} else {
+					s := j - nText
+					for r := 0; r < n; r++ {
+						if v := rows.st[r*nStruct+s]; v != 0 {
+							axpy(zj, v*f.Scale[j], y[r*l:(r+1)*l])
+						}
+					}
+				}
+				if m[j] != 0 {
+					axpy(zj, -m[j], colSum)
+				}
 			}
-		}
-		for j := 0; j < p; j++ {
-			if m[j] != 0 {
-				axpy(z[j*l:(j+1)*l], -m[j], colSum)
-			}
-		}
+		})
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	z := make([]float64, p*l)
@@ -310,7 +324,10 @@ func (f *Features) fitSVD(rows *fitRows, n int) error {
 	f.Singular = make([]float64, d)
 	for k := 0; k < d; k++ {
 		sigma := math.Sqrt(math.Max(evals[k], 0))
-		if sigma < 1e-12 {
+		if k == 0 && sigma < 1e-9 {
+			return errors.New("featurizer: the fit set has no variance (all events alike)")
+		}
+		if sigma < 1e-9*f.Singular[0] {
 			return fmt.Errorf("featurizer: fit set has rank %d < %d components; lower Components", k, d)
 		}
 		f.Singular[k] = sigma

@@ -13,7 +13,7 @@ import (
 // their shape is not.
 type docParts struct {
 	path, query, body, matched string // decoded, original case
-	rounds                        int    // most percent rounds any part needed
+	rounds                     int    // most percent rounds any part needed
 }
 
 func decodeParts(e *Event, html bool) docParts {
