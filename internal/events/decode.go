@@ -26,6 +26,9 @@ func Decode(s string, plus, html bool) string {
 // changed the text: 2 or more means double encoding, itself a signal.
 func DecodeRounds(s string, plus, html bool) (string, int) {
 	rounds := 0
+	if !utf8.ValidString(s) { // raw bytes from a caller: same cp1252 rule
+		s = toUTF8([]byte(s))
+	}
 	var buf []byte
 	for r := 0; r < maxDecodeRounds; r++ {
 		doPlus := plus && r == 0 // a '+' made by decoding %2B is a real plus
