@@ -377,3 +377,58 @@ func BenchmarkPredictBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(d.X.Rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// FuzzDecodedModel corrupts the node arrays of a decoded model from fuzz
+// input: a model that still passes Validate must predict without
+// panicking, NaN rows included.
+func FuzzDecodedModel(f *testing.F) {
+	o := DefaultOptions()
+	o.Rounds = 2
+	d := treetest.Blobs(300, 3, 3, 2)
+	m, err := New(o).Train(context.Background(), d, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte{0, 0, 0, 9})
+	f.Add([]byte{1, 3, 1, 200, 2, 5, 2, 1})
+	f.Add([]byte{5, 1, 3, 0, 4, 2, 4, 255})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var c Model
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		for ; len(data) >= 4; data = data[4:] {
+			tr := &c.Trees[int(data[0])%len(c.Trees)]
+			n := &tr.Nodes[int(data[1])%len(tr.Nodes)]
+			v := int32(int8(data[3]))
+			switch data[2] % 6 {
+			case 0:
+				n.Feature = v
+			case 1:
+				n.Left = v
+			case 2:
+				n.Right = v
+			case 3:
+				n.Leaf = v
+			case 4:
+				n.Bin = uint8(v)
+			case 5:
+				tr.Values = tr.Values[:len(tr.Values)/2]
+			}
+		}
+		if c.Validate() != nil {
+			return
+		}
+		X := ml.NewMatrix(4, 3)
+		copy(X.Data, []float64{0, 1, 2, math.NaN(), 5, -3, 9, math.NaN(), 1, 4, 4, 4})
+		out := make([]float64, 4*3)
+		if err := c.PredictProbaBatch(X, out, 2); err != nil {
+			t.Fatal(err)
+		}
+		c.PredictProba(X.Row(1), out[:3])
+	})
+}
