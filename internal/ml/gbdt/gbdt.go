@@ -27,8 +27,9 @@ import (
 )
 
 // Options configures training. DefaultOptions gives XGBoost's defaults
-// where they make sense, except a learning rate of 0.1 with 200 rounds in
-// place of XGBoost's 0.3 with 100, which generalises better on flow data.
+// (depth 6, λ = 1, γ = 0, min_child_weight 1, no sampling, 256 bins)
+// except for a smaller step, 0.1, over 200 rounds in place of XGBoost's
+// 0.3 over 100: the usual trade of training time for a smoother fit.
 type Options struct {
 	// Rounds is the number of boosting rounds (default 200).
 	Rounds int `json:"rounds"`
