@@ -16,6 +16,8 @@ const ModelVersion = 1
 // encoding/json and holds no code. Every tree has Classes outputs, the
 // class proportions of its leaves. Call Validate on a decoded model before
 // use.
+// The first prediction caches a compiled layout of the trees, so a model
+// is used through a pointer and not changed after it has predicted.
 type Model struct {
 	Version  int         `json:"version"`
 	Features int         `json:"features"`

@@ -18,6 +18,8 @@ const ModelVersion = 1
 // adds to the margin of output c in round r. A binary model has one output,
 // the log-odds of class 1; a multiclass model one per class, turned into
 // probabilities by softmax. Call Validate on a decoded model before use.
+// The first prediction caches a compiled layout of the trees, so a model
+// is used through a pointer and not changed after it has predicted.
 type Model struct {
 	Version   int         `json:"version"`
 	Features  int         `json:"features"`
