@@ -230,7 +230,8 @@ func (r *Reader) release() {
 	}
 	// Map the window after the one being read, so the reader does not stop
 	// for a page fault every few packets.
-	if ahead := r.r + releaseStep; ahead < len(r.mapped) {
+	// (madvise wants a page-aligned start.)
+	if ahead := (r.r + releaseStep) &^ (os.Getpagesize() - 1); ahead < len(r.mapped) {
 		populate(r.mapped[ahead:min(len(r.mapped), ahead+releaseStep)])
 	}
 	r.src.n.Store(int64(r.r))
