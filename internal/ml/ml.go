@@ -7,6 +7,7 @@ package ml
 import (
 	"context"
 	"fmt"
+	"math"
 )
 
 // Matrix is a dense row-major matrix of float64 features.
@@ -81,4 +82,36 @@ func (d *Dataset) Validate() error {
 // configured number of goroutines.
 type Trainer interface {
 	Fit(ctx context.Context, train, valid *Dataset) (Classifier, error)
+}
+
+// MeanScale returns each column's mean and population standard deviation,
+// as scikit-learn's StandardScaler fits them; a constant (or non-finite)
+// column gets scale 1 so that it maps to 0 instead of dividing by zero.
+// Two passes: summing squared deviations stays accurate where the one-pass
+// E[x²]−E[x]² cancels catastrophically (byte counters of 10¹²).
+func (m *Matrix) MeanScale() (mean, scale []float64) {
+	mean = make([]float64, m.Cols)
+	scale = make([]float64, m.Cols)
+	for i := 0; i < m.Rows; i++ {
+		for j, v := range m.Row(i) {
+			mean[j] += v
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(m.Rows)
+	}
+	for i := 0; i < m.Rows; i++ {
+		for j, v := range m.Row(i) {
+			d := v - mean[j]
+			scale[j] += d * d
+		}
+	}
+	for j := range scale {
+		s := math.Sqrt(scale[j] / float64(m.Rows))
+		if s == 0 || math.IsInf(s, 0) || math.IsNaN(s) {
+			s = 1
+		}
+		scale[j] = s
+	}
+	return mean, scale
 }

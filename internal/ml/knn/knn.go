@@ -80,7 +80,7 @@ func (t Trainer) Train(ctx context.Context, d *ml.Dataset) (*Model, error) {
 		}
 	}
 	if t.Standardize {
-		m.Mean, m.Scale = meanScale(d.X)
+		m.Mean, m.Scale = d.X.MeanScale()
 	}
 	for i := 0; i < rows; i++ {
 		if i%4096 == 0 && ctx.Err() != nil {
@@ -89,36 +89,4 @@ func (t Trainer) Train(ctx context.Context, d *ml.Dataset) (*Model, error) {
 		m.transform(d.X.Row(i), m.X[i*cols:(i+1)*cols])
 	}
 	return m, nil
-}
-
-// meanScale returns each column's mean and standard deviation (population,
-// as scikit-learn's StandardScaler); a constant column gets scale 1 so that
-// it maps to 0 instead of dividing by zero.
-func meanScale(x *ml.Matrix) (mean, scale []float64) {
-	mean = make([]float64, x.Cols)
-	scale = make([]float64, x.Cols)
-	for i := 0; i < x.Rows; i++ {
-		for j, v := range x.Row(i) {
-			mean[j] += v
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(x.Rows)
-	}
-	// Two passes: summing squared deviations is exact enough where the
-	// one-pass E[x²]−E[x]² formula cancels catastrophically (byte counters).
-	for i := 0; i < x.Rows; i++ {
-		for j, v := range x.Row(i) {
-			d := v - mean[j]
-			scale[j] += d * d
-		}
-	}
-	for j := range scale {
-		s := math.Sqrt(scale[j] / float64(x.Rows))
-		if s == 0 || math.IsInf(s, 0) {
-			s = 1
-		}
-		scale[j] = s
-	}
-	return mean, scale
 }

@@ -216,7 +216,7 @@ func (t Trainer) newProblem(d *ml.Dataset) (*problem, error) {
 		workers:   workers,
 		jobs:      make(chan job),
 	}
-	p.mean, p.scale = meanScale(d.X)
+	p.mean, p.scale = d.X.MeanScale()
 	for c := range p.chunkGrad {
 		p.chunkGrad[c] = make([]float64, p.dim())
 	}
@@ -339,36 +339,4 @@ func (p *problem) eval(ctx context.Context, theta, grad []float64) float64 {
 		}
 	}
 	return loss + p.l2/2*pen
-}
-
-// meanScale returns each column's mean and population standard deviation,
-// as scikit-learn's StandardScaler; a constant column gets scale 1 so that
-// it maps to 0 instead of dividing by zero.
-func meanScale(x *ml.Matrix) (mean, scale []float64) {
-	mean = make([]float64, x.Cols)
-	scale = make([]float64, x.Cols)
-	for i := 0; i < x.Rows; i++ {
-		for j, v := range x.Row(i) {
-			mean[j] += v
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(x.Rows)
-	}
-	// Two passes: summing squared deviations stays accurate where the
-	// one-pass E[x²]−E[x]² cancels catastrophically (byte counters).
-	for i := 0; i < x.Rows; i++ {
-		for j, v := range x.Row(i) {
-			d := v - mean[j]
-			scale[j] += d * d
-		}
-	}
-	for j := range scale {
-		s := math.Sqrt(scale[j] / float64(x.Rows))
-		if s == 0 || math.IsInf(s, 0) {
-			s = 1
-		}
-		scale[j] = s
-	}
-	return mean, scale
 }
