@@ -80,6 +80,6 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newFlowsCmd(e), newTrainCmd(e), newEvalCmd(e), newPredictCmd(e), newRunsCmd(e), newDetectCmd(e), newServeCmd(e), newClusterCmd(e))
+	root.AddCommand(newFlowsCmd(e), newTrainCmd(e), newEvalCmd(e), newPredictCmd(e), newRunsCmd(e), newDetectCmd(e), newServeCmd(e), newClusterCmd(e), newEventsCmd(e))
 	return root
 }
