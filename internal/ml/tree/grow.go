@@ -80,6 +80,7 @@ type Grower struct {
 	ogc           []int32   // the same for one-hot gradients: hot output
 	ogw           []float64 // and weight
 	hot           []int32   // hot output of every row of the matrix
+	mult          []float64 // one-hot: how often each row is in this tree's rows
 	exact         [2]float64
 	gh            []float64 // this tree's gradients, by row index
 
@@ -255,6 +256,10 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 	}
 	g.rows, g.scratch = g.rows[:n], g.scratch[:n]
 	copy(g.rows, rows)
+	if g.p.OneHot {
+		n = g.merge()
+		g.rows, g.scratch = g.rows[:n], g.scratch[:n]
+	}
 	g.identity = true
 	for i, r := range rows {
 		if int(r) != i {
@@ -278,8 +283,12 @@ func (g *Grower) Grow(gh []float64, rows []int32, rng *rand.Rand) (*Tree, error)
 	} else {
 		for _, r := range g.rows {
 			src := gh[int(r)*g.stride : int(r)*g.stride+g.stride]
+			c := 1.0
+			if g.p.OneHot {
+				c = g.mult[r]
+			}
 			for k, v := range src {
-				g.arena[sum+k] += v
+				g.arena[sum+k] += v * c
 			}
 		}
 	}
@@ -398,7 +407,11 @@ func (g *Grower) splittable(i int32) bool {
 	if g.p.MaxDepth > 0 && p.depth >= g.p.MaxDepth {
 		return false
 	}
-	if p.end-p.start < 2 {
+	// A node of one distinct row can split only when it holds several
+	// copies of it (merge): nothing separates them, but the search draws
+	// its features as it did on the copies, keeping the random stream
+	// and so the trees of a seed the same.
+	if n := p.end - p.start; n < 2 && (n < 1 || !g.p.OneHot || g.mult[g.rows[p.start]] < 2) {
 		return false
 	}
 	w := g.weight(g.arena[p.sum : p.sum+g.stride])
@@ -512,6 +525,30 @@ func (g *Grower) partition(start, end int, f int32, bin uint8, defaultLeft bool)
 	return start + nl
 }
 
+// merge keeps one copy of each row of g.rows, in their order, and records
+// in g.mult how many there were: a bootstrap's repeats then cost one pass
+// per node instead of several, and no longer follow each other into the
+// same histogram cell, which chains every add on the one before. A
+// one-hot row's weight is its own times its count. It returns the number
+// of distinct rows.
+func (g *Grower) merge() int {
+	if len(g.mult) != g.data.Rows {
+		g.mult = make([]float64, g.data.Rows)
+	}
+	for _, r := range g.rows {
+		g.mult[r] = 0
+	}
+	m := 0
+	for _, r := range g.rows {
+		if g.mult[r] == 0 {
+			g.rows[m] = r
+			m++
+		}
+		g.mult[r]++
+	}
+	return m
+}
+
 // gather copies the gradients of rows[start:end] into ogh at the same
 // positions, so histogram passes read them sequentially.
 func (g *Grower) gather(start, end int) {
@@ -527,7 +564,7 @@ func (g *Grower) gather(start, end int) {
 	}
 	if g.p.OneHot {
 		for j, r := range g.rows[start:end] {
-			g.ogc[start+j], g.ogw[start+j] = g.hot[r], g.gh[int(r)*s+g.k]
+			g.ogc[start+j], g.ogw[start+j] = g.hot[r], g.gh[int(r)*s+g.k]*g.mult[r]
 		}
 		return
 	}
@@ -1005,7 +1042,7 @@ func (g *Grower) finish() *Tree {
 }
 
 // LeafRows returns the rows, of those passed to the last Grow, that fell in
-// leaf l of the tree it returned. The slice is valid until the next Grow.
+// leaf l of the tree it returned; with OneHot, each distinct row once. The slice is valid until the next Grow.
 func (g *Grower) LeafRows(l int32) []int32 {
 	p := &g.pend[g.leafNode[l]]
 	return g.rows[p.start:p.end]
