@@ -128,16 +128,16 @@ type Model struct {
 	// (Params), the mean distance to the K nearest Ref rows (normal fit
 	// events), or the isolation forest's score. Higher is more anomalous
 	// in every case.
-	Scorer  string                   `json:"scorer"`
-	Params  map[string][]string      `json:"params,omitempty"`
+	Scorer string              `json:"scorer"`
+	Params map[string][]string `json:"params,omitempty"`
 	// ResidualWeight adds the featurizer's residual off the SVD subspace
 	// to the params novelty: one over its 99th percentile on the fit
 	// rows, so an ordinary residual weighs less than one unseen bigram
 	// and mostly orders events of equal novelty.
-	ResidualWeight float64 `json:"residual_weight,omitempty"`
-	IForest *anomaly.IsolationForest `json:"iforest,omitempty"`
-	K       int                      `json:"k"`
-	Ref     []float64                `json:"ref,omitempty"` // rows × Features.Dim(), row-major
+	ResidualWeight float64                  `json:"residual_weight,omitempty"`
+	IForest        *anomaly.IsolationForest `json:"iforest,omitempty"`
+	K              int                      `json:"k"`
+	Ref            []float64                `json:"ref,omitempty"` // rows × Features.Dim(), row-major
 
 	// Threshold flags score > Threshold; it is the (1−FPR) quantile of
 	// the held-out normal scores.
