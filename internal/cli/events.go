@@ -29,7 +29,8 @@ func newEventsCmd(e *env) *cobra.Command {
 func newEventsFitCmd(e *env) *cobra.Command {
 	var (
 		data                  []string
-		format, algo, out     string
+		format, algo, scorer  string
+		out                   string
 		labels                string
 		fpr, eps, goodShare   float64
 		k, minSamples, minCl  int
@@ -38,13 +39,16 @@ func newEventsFitCmd(e *env) *cobra.Command {
 		seed                  uint64
 	)
 	cmd := &cobra.Command{
-		Use:   "fit --data PATH... [--format auto|mlpt|csic|access|modsec|csv] [--algo knn|iforest|dbscan|hdbscan] -o MODEL",
+		Use:   "fit --data PATH... [--format auto|mlpt|csic|access|modsec|csv] [--algo params|knn|iforest|dbscan|hdbscan] -o MODEL",
 		Short: "Fit an events model on (normal) traffic",
 		Long: `Featurizes the events of every --data file (format auto-detected unless
 --format), fits the anomaly scorer on all but an evenly spaced 20% of them,
 and sets the alert threshold at --fpr on that held-out 20%, which the
-scorer never saw. knn scores by the mean distance to the k nearest fit
-events, iforest by an isolation forest. dbscan and hdbscan also cluster
+scorer never saw. params (the default) scores by the character bigrams
+of each parameter's value that the fit events never showed for that
+parameter, plus the residual off the featurizer's SVD subspace; knn by
+the mean distance to the k nearest fit events; iforest by an isolation
+forest. dbscan and hdbscan score with --scorer and also cluster
 the events (eps from the knee of the k-distance curve unless --eps) and
 name each cluster GOOD when it holds at least --good-share of the events,
 ATTACK otherwise, or as --labels FILE (CSV cluster,name) says; the
@@ -61,7 +65,7 @@ model's k-NN labeler then gives online events their cluster
 			}
 			o := events.ModelOptions{
 				Featurizer: events.Featurizer{Components: components, NgramMax: ngramMax, NgramBits: ngramBits, Seed: seed},
-				Algo:       algo, FPR: fpr, K: k, Eps: eps, MinSamples: minSamples, MinClusterSize: minCl,
+				Algo:       algo, Scorer: scorer, FPR: fpr, K: k, Eps: eps, MinSamples: minSamples, MinClusterSize: minCl,
 				MaxClusterRows: maxCluster, GoodShare: goodShare, Seed: seed,
 				Progress: func(f string, a ...any) { fmt.Fprintf(e.stderr, "events fit: "+f+"\n", a...) },
 			}
@@ -77,7 +81,7 @@ model's k-NN labeler then gives online events their cluster
 			if err := events.SaveModel(m, out); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s model of %d events (%d dimensions) written to %s\n", m.Algo, len(evs), m.Features.Dim(), out)
+			fmt.Fprintf(e.stdout, "%s model (%s scorer) of %d events (%d dimensions) written to %s\n", m.Algo, m.Scorer, len(evs), m.Features.Dim(), out)
 			fmt.Fprintf(e.stdout, "threshold %.6g: flags %.2g of held-out normal events\n", m.Threshold, m.FPR)
 			if m.Clustering() {
 				printClusters(e.stdout, m)
@@ -88,7 +92,8 @@ model's k-NN labeler then gives online events their cluster
 	f := cmd.Flags()
 	f.StringSliceVar(&data, "data", nil, "event file(s), gzip allowed; repeat or comma-separate")
 	f.StringVar(&format, "format", "auto", "auto|mlpt|csic|access|modsec|csv|httpparams|lines")
-	f.StringVar(&algo, "algo", events.AlgoKNN, "knn|iforest|dbscan|hdbscan")
+	f.StringVar(&algo, "algo", events.AlgoParams, "params|knn|iforest|dbscan|hdbscan")
+	f.StringVar(&scorer, "scorer", events.AlgoParams, "anomaly scorer of dbscan/hdbscan: params|knn|iforest")
 	f.StringVarP(&out, "output", "o", "", "model file to write")
 	f.Float64Var(&fpr, "fpr", 0.01, "target false-positive rate of the threshold")
 	f.IntVar(&k, "k", 5, "neighbours of the k-NN distance and of the cluster labeler")
