@@ -91,7 +91,7 @@ func (s *Server) compatRoutes(raw func(method, path, id, summary, tag string, h 
 	raw(http.MethodPost, "/predict/", "compat-misuse", `Misuse-in-Containers drop-in: {"features": [...]} → {"prediction": n}`,
 		"compat", http.HandlerFunc(s.misuse), anyBody("application/json"), "200", false)
 	raw(http.MethodPost, "/predict", "compat-ml-pt", "ML-PT drop-in: HTTP/WAF event clustering (needs an HTTP-event model)",
-		"compat", http.HandlerFunc(s.mlPT), anyBody("application/json"), "200", false)
+		"compat", http.HandlerFunc(s.mlPTPredict), anyBody("application/json"), "200", false)
 }
 
 // mlIDs is ml-ids's POST /api/predictions: exactly "application/json;
@@ -232,16 +232,4 @@ func jsonProblem(err error, dec *json.Decoder) *problemError {
 		return problem(http.StatusBadRequest, "truncated JSON", at(fmt.Sprintf("body@%d", dec.InputOffset()), "unexpected end"))
 	}
 	return bodyReadError(err, dec.InputOffset())
-}
-
-// mlPT is ML-PT's POST /predict. Its model clusters WAF events (client
-// IP, user agent, matched variable, …), not flows; flowguard has no such
-// model kind yet, so the endpoint answers 503 naming it rather than
-// guessing.
-func (s *Server) mlPT(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, io.LimitReader(r.Body, s.cfg.MaxBodyBytes))
-	writeProblem(w, problem(http.StatusServiceUnavailable,
-		"no HTTP-event model: ML-PT's /predict clusters web-application-firewall events (CLIENT_IP, CLIENT_USERAGENT, "+
-			"REQUEST_SIZE, RESPONSE_CODE, MATCHED_VARIABLE_*), which needs an HTTP-event clustering model; flowguard models score network flows",
-		at("body", "needs model kind http-event")))
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowguard/flowguard/internal/alert"
+	"github.com/flowguard/flowguard/internal/events"
 	"github.com/flowguard/flowguard/internal/store"
 )
 
@@ -56,6 +57,10 @@ type Config struct {
 	WriteTimeout      time.Duration // default 2 min; streams are exempt
 	IdleTimeout       time.Duration // default 2 min
 	ShutdownTimeout   time.Duration // default 30 s
+
+	// EventsModel serves ML-PT's POST /predict (LoadEventsModel); nil
+	// answers 503.
+	EventsModel *events.Model
 }
 
 func (c *Config) defaults() {
