@@ -261,3 +261,53 @@ func purity(t *testing.T, d benchData) {
 			cluster.Purity(labels, truth, true), cluster.AdjustedRandIndex(labels, truth))
 	}
 }
+
+// byLabel splits events into normal and anomalous.
+func byLabel(evs []*Event) (norm, anom []*Event) {
+	for _, e := range evs {
+		if e.Label == LabelAnomalous {
+			anom = append(anom, e)
+		} else {
+			norm = append(norm, e)
+		}
+	}
+	return norm, anom
+}
+
+// TestHTTPParamsEvaluation fits on the normal payloads of the training
+// file, scores the test file, and trains the supervised baseline on the
+// whole training file.
+func TestHTTPParamsEvaluation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluation on shared data")
+	}
+	trNorm, trAnom := byLabel(readFile(t, sharedFile(t, "http/HttpParamsDataset/payload_train.csv.gz"), FormatAuto, nil))
+	teNorm, teAnom := byLabel(readFile(t, sharedFile(t, "http/HttpParamsDataset/payload_test.csv"), FormatAuto, nil))
+	d := benchData{train: trNorm, normTest: teNorm, anomTest: teAnom}
+	m, auc := report(t, "parameter bigram novelty", d, ModelOptions{Featurizer: Featurizer{Seed: 1}})
+	report(t, "k-NN distance (k=5)", d, ModelOptions{Algo: AlgoKNN, Featurizer: Featurizer{Seed: 1}})
+	report(t, "isolation forest", d, ModelOptions{Algo: AlgoIForest, Featurizer: Featurizer{Seed: 1}})
+	residualAndForest(t, d, m, trAnom)
+	if auc < 0.995 { // measured 0.9998
+		t.Errorf("HttpParamsDataset ROC-AUC %.4f below the measured floor", auc)
+	}
+}
+
+// TestFWAFEvaluation: FWAF has no split; the even normal queries train,
+// the odd ones and half the bad queries test, the other half of the bad
+// queries trains the supervised baseline.
+func TestFWAFEvaluation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluation on shared data")
+	}
+	good := readFile(t, sharedFile(t, "http/fwaf/goodqueries_subset_liuzc188.txt.gz"), FormatAuto, nil)
+	bad := readFile(t, sharedFile(t, "http/fwaf/badqueries.txt.gz"), FormatAuto, nil)
+	d := splitLabelled(append(good, bad...))
+	m, auc := report(t, "parameter bigram novelty", d, ModelOptions{Featurizer: Featurizer{Seed: 1}})
+	report(t, "k-NN distance (k=5)", d, ModelOptions{Algo: AlgoKNN, Featurizer: Featurizer{Seed: 1}})
+	report(t, "isolation forest", d, ModelOptions{Algo: AlgoIForest, Featurizer: Featurizer{Seed: 1}})
+	residualAndForest(t, d, m, d.superAnom)
+	if auc < 0.93 { // measured 0.9446; k-NN does better here (0.9856)
+		t.Errorf("FWAF ROC-AUC %.4f below the measured floor", auc)
+	}
+}
