@@ -217,9 +217,13 @@ func TestCSICEvaluation(t *testing.T) {
 	half := splitLabelled(d.anomTest)
 	residualAndForest(t, benchData{train: d.train, normTest: d.normTest, anomTest: half.anomTest}, m, half.superAnom)
 
+	// The featurizer sweep (n-gram max/bits/components, 0 = default)
+	// takes minutes more.
 	if os.Getenv("FLOWGUARD_EVENTS_SWEEP") != "" {
 		for _, c := range []Featurizer{{NgramMax: 4, Seed: 1}, {NgramBits: 14, Seed: 1}, {Components: 16, Seed: 1}, {Components: 64, Seed: 1}} {
-			report(t, "k-NN "+strconv.Itoa(c.NgramMax)+"/"+strconv.Itoa(c.NgramBits)+"/"+strconv.Itoa(c.Components), d, ModelOptions{Featurizer: c})
+			cfg := strconv.Itoa(c.NgramMax) + "/" + strconv.Itoa(c.NgramBits) + "/" + strconv.Itoa(c.Components)
+			report(t, "params "+cfg, d, ModelOptions{Featurizer: c})
+			report(t, "k-NN "+cfg, d, ModelOptions{Algo: AlgoKNN, Featurizer: c})
 		}
 	}
 	purity(t, d)
