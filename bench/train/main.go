@@ -256,6 +256,8 @@ func run(args []string) error {
 	rep := fs.Int("rep", 0, "repetition number, recorded")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "", "result JSON file (default stdout)")
+	maxBins := fs.Int("bins", 0, "value bins per feature (0: the package default)")
+	predOut := fs.String("predictions", "", "write the predicted class of every test row here, one a line")
 	predReps := fs.Int("predict-reps", 1, "time prediction this many times and record the median")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of training and prediction here")
 	fs.Parse(args)
@@ -293,6 +295,9 @@ func run(args []string) error {
 	case "gbdt":
 		o := gbdt.DefaultOptions()
 		o.Rounds, o.MaxDepth, o.LearningRate, o.Lambda, o.MinChildWeight, o.Threads, o.Seed = *trees, *depth, *eta, *lambda, *mcw, *threads, *seed
+		if *maxBins > 0 {
+			o.MaxBins = *maxBins
+		}
 		m, err := gbdt.New(o).Train(context.Background(), tr, nil)
 		if err != nil {
 			return err
@@ -301,6 +306,9 @@ func run(args []string) error {
 	case "rf":
 		o := forest.DefaultOptions()
 		o.Trees, o.Threads, o.Seed = *trees, *threads, *seed
+		if *maxBins > 0 {
+			o.MaxBins = *maxBins
+		}
 		m, err := forest.New(o).Train(context.Background(), tr)
 		if err != nil {
 			return err
@@ -321,7 +329,17 @@ func run(args []string) error {
 		predSec = append(predSec, time.Since(start).Seconds())
 	}
 	res.PredSec = median(predSec)
-	res.MacroF1 = treetest.MacroF1(te.Y, treetest.Argmax(proba, classes), classes)
+	pred := treetest.Argmax(proba, classes)
+	res.MacroF1 = treetest.MacroF1(te.Y, pred, classes)
+	if *predOut != "" {
+		var sb strings.Builder
+		for _, c := range pred {
+			fmt.Fprintln(&sb, c)
+		}
+		if err := os.WriteFile(*predOut, []byte(sb.String()), 0o644); err != nil {
+			return err
+		}
+	}
 	b, err := json.Marshal(res)
 	if err != nil {
 		return err

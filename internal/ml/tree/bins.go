@@ -187,25 +187,45 @@ func cutPoints(vals []float64, maxBins int) []float64 {
 		}
 		return cuts
 	}
-	// Greedy equal-count bins: each bin takes values until it holds its
-	// share of the rows still unassigned, so a heavy value ends a bin on
-	// its own and the light tail is spread over the remaining bins.
-	remaining := len(vals)
-	binsLeft := maxBins
-	acc := 0
-	for i := 0; i < len(runs)-1 && binsLeft > 1; i++ {
-		acc += runs[i].n
-		target := float64(remaining) / float64(binsLeft)
-		// Close the bin when it is full, or when adding the next value
-		// would overshoot the share by more than stopping here
-		// undershoots it.
-		if float64(acc) >= target || float64(acc+runs[i+1].n)-target > target-float64(acc) {
-			if c, ok := cutBetween(runs[i].v, runs[i+1].v); ok {
+	// More distinct values than bins: cuts before values picked at evenly
+	// spaced ranks, the way XGBoost prunes its quantile summary. The
+	// ranks run from the end of the smallest value to the start of the
+	// largest, so a feature whose minimum holds most rows (0 or −1 for
+	// "not measured") spends its cuts on the rows that are measured; a
+	// heavy value elsewhere takes every rank that falls on it and leaves
+	// the cuts it would have had unused, instead of handing them to the
+	// light tail. Each rank goes to the value whose rank range it is
+	// closest to the middle of.
+	last := len(runs) - 1
+	mid := make([]float64, len(runs)) // middle rank of each value
+	cum := 0
+	for j, r := range runs {
+		mid[j] = float64(cum) + float64(r.n)/2
+		cum += r.n
+	}
+	begin := float64(runs[0].n)
+	span := float64(len(vals)-runs[last].n) - begin
+	nt := maxBins - 1 // ranks, as XGBoost: a summary of maxBins+1 values
+	picked, j := 0, 0
+	for i := 1; i < nt; i++ {
+		t := begin + float64(i)*span/float64(nt)
+		for j < last && mid[j+1] <= t {
+			j++
+		}
+		k := j
+		if k < last && mid[k+1]-t < t-mid[k] {
+			k++
+		}
+		if k > picked {
+			if c, ok := cutBetween(runs[k-1].v, runs[k].v); ok {
 				cuts = append(cuts, c)
-				remaining -= acc
-				binsLeft--
-				acc = 0
 			}
+			picked = k
+		}
+	}
+	if picked < last {
+		if c, ok := cutBetween(runs[last-1].v, runs[last].v); ok {
+			cuts = append(cuts, c)
 		}
 	}
 	return cuts

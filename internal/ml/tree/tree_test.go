@@ -23,7 +23,8 @@ func TestCutPoints(t *testing.T) {
 	if len(got) != 2 || got[0] != 1.5 || got[1] != 3 {
 		t.Fatalf("cuts %v, want [1.5 3]", got)
 	}
-	// A value holding half the rows gets a bin of its own.
+	// A minimum holding half the rows: the ranks start after it, so the
+	// cuts split the other values evenly, as XGBoost's would.
 	vals := make([]float64, 0, 2000)
 	for range 1000 {
 		vals = append(vals, 0)
@@ -32,8 +33,22 @@ func TestCutPoints(t *testing.T) {
 		vals = append(vals, float64(i+1))
 	}
 	cuts := cutPoints(vals, 8)
-	if len(cuts) != 7 || !(cuts[0] >= 0 && cuts[0] < 1) {
-		t.Fatalf("cuts %v: want 7 with the first between 0 and 1", cuts)
+	if len(cuts) != 7 || cuts[0] < 130 || cuts[0] > 150 || cuts[5] < 840 || cuts[5] > 870 || cuts[6] != 999.5 {
+		t.Fatalf("cuts %v: want 7, about every 143rd value and the last before the maximum", cuts)
+	}
+	// A heavy value inside the range takes every rank that falls on it,
+	// leaving fewer cuts rather than cutting the tail finer.
+	vals = vals[:0]
+	for i := range 1000 {
+		vals = append(vals, float64(i))
+	}
+	for range 1000 {
+		vals = append(vals, 1000)
+	}
+	vals = append(vals, 1001)
+	cuts = cutPoints(vals, 11)
+	if len(cuts) != 7 || cuts[0] != 199.5 || cuts[5] != 999.5 || cuts[6] != 1000.5 {
+		t.Fatalf("cuts %v: want 7 of the 10, every 200th value below the heavy 1000, then around it", cuts)
 	}
 	// Infinities stay representable and finite.
 	cuts = cutPoints([]float64{math.Inf(-1), 0, math.Inf(1)}, 255)
