@@ -101,7 +101,7 @@ model's k-NN labeler then gives online events their cluster
 	f.IntVar(&minSamples, "min-samples", 0, "DBSCAN/HDBSCAN min_samples (0: 2 × dimensions)")
 	f.IntVar(&minCl, "min-cluster-size", 50, "HDBSCAN: smallest cluster")
 	f.IntVar(&maxCluster, "max-cluster-rows", 20000, "events clustered (evenly spaced sample beyond)")
-	f.Float64Var(&goodShare, "good-share", 0.05, "clusters holding at least this share of the events are GOOD")
+	f.Float64Var(&goodShare, "good-share", 0.01, "clusters holding at least this share of the events are GOOD")
 	f.StringVar(&labels, "labels", "", "analyst's CSV cluster,name naming clusters (overrides --good-share)")
 	f.IntVar(&components, "components", 0, "SVD components (0: featurizer default 32)")
 	f.IntVar(&ngramMax, "ngram-max", 0, "longest character n-gram (0: default 3)")

@@ -58,7 +58,7 @@ type ModelOptions struct {
 	MinClusterSize int     // HDBSCAN; default 50
 	MaxClusterRows int     // rows clustered (evenly spaced); default 20,000
 	// GoodShare names a cluster GOOD when it holds at least this share of
-	// the clustered rows, ATTACK otherwise; default 0.05. Names, when
+	// the clustered rows, ATTACK otherwise; default 0.01. Names, when
 	// set, overrides it per cluster (an analyst's file).
 	GoodShare float64
 	Names     map[int]string
@@ -99,7 +99,7 @@ func (o ModelOptions) withDefaults() ModelOptions {
 		o.MaxClusterRows = 20000
 	}
 	if o.GoodShare == 0 {
-		o.GoodShare = 0.05
+		o.GoodShare = 0.01
 	}
 	if o.Progress == nil {
 		o.Progress = func(string, ...any) {}
