@@ -175,14 +175,14 @@ func Fit(evs []*Event, o ModelOptions) (*Model, error) {
 	if !(o.FPR > 0 && o.FPR < 1) || !(o.HoldOut > 0 && o.HoldOut < 1) {
 		return nil, fmt.Errorf("events model: FPR %v and hold-out %v must be in (0, 1)", o.FPR, o.HoldOut)
 	}
-	// The held-out share is taken in 50 contiguous blocks spread over the
+	// The held-out share is taken in contiguous blocks spread over the
 	// input: contiguous, because neighbouring events of one session share
 	// their values, and held-out events whose session mates were fitted
 	// look more normal than new traffic does, which sets the threshold
 	// too low (CSIC 2010: 5.6% test FPR for a 1% target with every fifth
 	// event held out); spread, so a file sorted by time or kind gives both
 	// parts the same mix.
-	const blocks = 50
+	blocks := max(50, int(math.Ceil(1/o.HoldOut)))
 	var fitEvs, holdEvs []*Event
 	for b := range blocks {
 		lo, hi := b*len(evs)/blocks, (b+1)*len(evs)/blocks
@@ -573,14 +573,14 @@ func (m *Model) scoreVec(e *Event, x []float64, buf []cluster.Neighbor) (float64
 func (m *Model) clusterVec(x []float64, buf []cluster.Neighbor) (int, []cluster.Neighbor) {
 	buf = m.labTree.KNearest(buf, x, m.K)
 	best, bestN := cluster.Noise, 0
-	for i, a := range buf {
+	for _, a := range buf {
 		n := 0
 		for _, b := range buf {
 			if m.LabelY[b.Index] == m.LabelY[a.Index] {
 				n++
 			}
 		}
-		if n > bestN || (i == 0 && n == bestN) {
+		if n > bestN {
 			best, bestN = m.LabelY[a.Index], n
 		}
 	}
