@@ -53,22 +53,11 @@ func (m *Model) Validate() error {
 	switch {
 	case m.Version != ModelVersion:
 		return fmt.Errorf("forest model: version %d, this build reads %d", m.Version, ModelVersion)
-	case m.Features < 1:
-		return fmt.Errorf("forest model: %d features", m.Features)
-	case m.Classes < 2:
-		return fmt.Errorf("forest model: %d classes", m.Classes)
 	case len(m.Trees) == 0:
 		return fmt.Errorf("forest model: no trees")
-	case len(m.Bins.Cuts) != m.Features:
-		return fmt.Errorf("forest model: bins for %d features, model has %d", len(m.Bins.Cuts), m.Features)
 	}
-	if err := m.Bins.Validate(); err != nil {
+	if err := tree.ValidateEnsemble(m.Features, m.Classes, m.Classes, &m.Bins, m.Trees); err != nil {
 		return fmt.Errorf("forest model: %w", err)
-	}
-	for i := range m.Trees {
-		if err := m.Trees[i].Validate(m.Features, m.Classes, &m.Bins); err != nil {
-			return fmt.Errorf("forest model: tree %d: %w", i, err)
-		}
 	}
 	return nil
 }

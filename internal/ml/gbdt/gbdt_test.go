@@ -402,25 +402,7 @@ func FuzzDecodedModel(f *testing.F) {
 		if err := json.Unmarshal(raw, &c); err != nil {
 			t.Fatal(err)
 		}
-		for ; len(data) >= 4; data = data[4:] {
-			tr := &c.Trees[int(data[0])%len(c.Trees)]
-			n := &tr.Nodes[int(data[1])%len(tr.Nodes)]
-			v := int32(int8(data[3]))
-			switch data[2] % 6 {
-			case 0:
-				n.Feature = v
-			case 1:
-				n.Left = v
-			case 2:
-				n.Right = v
-			case 3:
-				n.Leaf = v
-			case 4:
-				n.Bin = uint8(v)
-			case 5:
-				tr.Values = tr.Values[:len(tr.Values)/2]
-			}
-		}
+		treetest.Corrupt(c.Trees, data)
 		if c.Validate() != nil {
 			return
 		}

@@ -58,16 +58,12 @@ func (m *Model) Validate() error {
 	switch {
 	case m.Version != ModelVersion:
 		return fmt.Errorf("gbdt model: version %d, this build reads %d", m.Version, ModelVersion)
-	case m.Features < 1:
-		return fmt.Errorf("gbdt model: %d features", m.Features)
 	case m.Classes < 2:
 		return fmt.Errorf("gbdt model: %d classes", m.Classes)
 	case m.Classes == 2 && m.Outputs != 1, m.Classes > 2 && m.Outputs != m.Classes:
 		return fmt.Errorf("gbdt model: %d outputs for %d classes", m.Outputs, m.Classes)
 	case len(m.BaseScore) != m.Outputs:
 		return fmt.Errorf("gbdt model: %d base scores for %d outputs", len(m.BaseScore), m.Outputs)
-	case len(m.Bins.Cuts) != m.Features:
-		return fmt.Errorf("gbdt model: bins for %d features, model has %d", len(m.Bins.Cuts), m.Features)
 	case m.Rounds < 0 || len(m.Trees) != m.Rounds*m.Outputs:
 		return fmt.Errorf("gbdt model: %d trees for %d rounds × %d outputs", len(m.Trees), m.Rounds, m.Outputs)
 	}
@@ -76,13 +72,8 @@ func (m *Model) Validate() error {
 			return fmt.Errorf("gbdt model: base score %d is %v", i, v)
 		}
 	}
-	if err := m.Bins.Validate(); err != nil {
+	if err := tree.ValidateEnsemble(m.Features, m.Classes, 1, &m.Bins, m.Trees); err != nil {
 		return fmt.Errorf("gbdt model: %w", err)
-	}
-	for i := range m.Trees {
-		if err := m.Trees[i].Validate(m.Features, 1, &m.Bins); err != nil {
-			return fmt.Errorf("gbdt model: tree %d: %w", i, err)
-		}
 	}
 	return nil
 }

@@ -172,3 +172,27 @@ func Importance(trees []Tree, numFeatures int) (gain, splits []float64) {
 	}
 	return gain, splits
 }
+
+// ValidateEnsemble checks what every tree ensemble model stores: at least
+// one feature and two classes, bins for exactly the features, and trees of
+// the given number of outputs that split only on those features at their
+// cuts. Models add their own checks (version, rounds, base scores).
+func ValidateEnsemble(features, classes, outputs int, bins *Bins, trees []Tree) error {
+	switch {
+	case features < 1:
+		return fmt.Errorf("%d features", features)
+	case classes < 2:
+		return fmt.Errorf("%d classes", classes)
+	case len(bins.Cuts) != features:
+		return fmt.Errorf("bins for %d features, model has %d", len(bins.Cuts), features)
+	}
+	if err := bins.Validate(); err != nil {
+		return err
+	}
+	for i := range trees {
+		if err := trees[i].Validate(features, outputs, bins); err != nil {
+			return fmt.Errorf("tree %d: %w", i, err)
+		}
+	}
+	return nil
+}

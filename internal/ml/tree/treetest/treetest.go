@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/ml/tree"
 )
 
 // Checkerboard returns n points uniform on the unit square with label
@@ -277,4 +278,30 @@ func Recall(truth, pred []int, c int) float64 {
 		return 0
 	}
 	return float64(ok) / float64(n)
+}
+
+// Corrupt damages an ensemble's trees as fuzz input says, four bytes an
+// edit (tree, node, field, value): a node's feature, child, leaf or bin
+// index set to a small signed value, or a tree's leaf values halved. It is
+// what the model fuzz targets feed Validate and prediction with.
+func Corrupt(trees []tree.Tree, data []byte) {
+	for ; len(data) >= 4; data = data[4:] {
+		tr := &trees[int(data[0])%len(trees)]
+		n := &tr.Nodes[int(data[1])%len(tr.Nodes)]
+		v := int32(int8(data[3]))
+		switch data[2] % 6 {
+		case 0:
+			n.Feature = v
+		case 1:
+			n.Left = v
+		case 2:
+			n.Right = v
+		case 3:
+			n.Leaf = v
+		case 4:
+			n.Bin = uint8(v)
+		case 5:
+			tr.Values = tr.Values[:len(tr.Values)/2]
+		}
+	}
 }
