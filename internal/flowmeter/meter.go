@@ -239,7 +239,7 @@ func (m *Meter) start(k key, p *pkt, prev int32) {
 	if connStart >= 0 {
 		f.connStart = connStart
 	}
-	f.idReversed = pr.idReversed(f, p, fwd)
+	f.idReversed = pr.idReversed(f)
 	m.open.pushBack(&m.flows, idx)
 	if n := m.table.n; n > m.stats.MaxOpen {
 		m.stats.MaxOpen = n

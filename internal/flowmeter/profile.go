@@ -137,12 +137,10 @@ func (pr *Profile) continues(o *Flow, p *pkt, timeout int64) bool {
 	return false
 }
 
-// idReversed says whether the Flow ID names the flow's destination first.
-func (pr *Profile) idReversed(f *Flow, p *pkt, fwd bool) bool {
-	if pr.SignedFlowID {
-		return f.Src != f.key.a || f.SrcPort != f.key.pa
-	}
-	return false
+// idReversed says whether the Flow ID names the flow's destination first:
+// cic2017 writes the key's signed-byte order, engelen the flow's own.
+func (pr *Profile) idReversed(f *Flow) bool {
+	return pr.SignedFlowID && (f.Src != f.key.a || f.SrcPort != f.key.pa)
 }
 
 func (a addr) appendTo(dst []byte, v6 bool) []byte {
