@@ -61,7 +61,11 @@ type Flow struct {
 	// Label is written in the Label column when set (by a labeller in the
 	// emit path); otherwise the profile's placeholder is.
 	Label string
-	seen  retxSet
+	// Flagged belongs to the emit path: a detector sets it when it raised
+	// an early alert on the flow, so the final record does not raise the
+	// same alert again. Starting a flow clears it.
+	Flagged bool
+	seen    retxSet
 
 	// table bookkeeping: doubly linked list in creation order, and the
 	// next flow whose key hashes alike (see flowTable).

@@ -17,6 +17,17 @@ type Config struct {
 	// for their continuation). When it is full the oldest flow is written
 	// out early and counted as evicted. Default 1<<20.
 	MaxFlows int
+	// IdleTimeout ends a flow that has seen no packet for this long (0:
+	// never, as the references). Live capture sets it so quiet flows reach
+	// a verdict without waiting for the flow timeout; it splits flows the
+	// references would keep whole, so models see shorter Idle periods.
+	IdleTimeout time.Duration
+	// Early, when set, is called with a flow still in progress as its
+	// EarlyPackets-th packet is metered: an early verdict for long flows
+	// (slow attacks) that would otherwise be scored only when they end.
+	// The flow is only valid during the call.
+	Early        func(*Flow)
+	EarlyPackets int
 }
 
 // DefaultConfig is the references' configuration for the default profile.
@@ -47,6 +58,7 @@ type Meter struct {
 	pr       *Profile
 	timeout  int64 // µs
 	activity int64 // µs
+	idle     int64 // µs, 0 = no idle timeout
 	emit     func(*Flow)
 
 	table flowTable
@@ -82,12 +94,17 @@ func New(cfg Config, emit func(*Flow)) (*Meter, error) {
 		return nil, fmt.Errorf("activity timeout %v: must be at least 1µs", cfg.ActivityTimeout)
 	case cfg.MaxFlows < 1 || cfg.MaxFlows > 1<<30:
 		return nil, fmt.Errorf("max flows %d: must be between 1 and %d", cfg.MaxFlows, 1<<30)
+	case cfg.IdleTimeout < 0:
+		return nil, fmt.Errorf("idle timeout %v: must not be negative", cfg.IdleTimeout)
+	case cfg.Early != nil && cfg.EarlyPackets < 2:
+		return nil, fmt.Errorf("early verdict after %d packets: must be at least 2", cfg.EarlyPackets)
 	}
 	m := &Meter{
 		cfg:      cfg,
 		pr:       cfg.Profile,
 		timeout:  cfg.FlowTimeout.Microseconds(),
 		activity: cfg.ActivityTimeout.Microseconds(),
+		idle:     cfg.IdleTimeout.Microseconds(),
 		emit:     emit,
 		table:    flowTable{byHash: make(map[uint64]int32, min(cfg.MaxFlows, 1<<16))},
 		open:     list{head: -1, tail: -1},
@@ -148,6 +165,9 @@ func (m *Meter) Add(d *decode.Packet) {
 	case pr.TCPTeardown && f.ready && p.flags&decode.FlagSYN != 0:
 		m.end(idx, EndTeardown)
 		m.start(k, &p, -1)
+	case m.idle > 0 && t-f.LastSeen > m.idle:
+		m.end(idx, EndIdle)
+		m.start(k, &p, -1)
 	case t-f.Start > m.timeout:
 		m.write(idx, EndTimeout)
 		m.open.remove(&m.flows, idx)
@@ -165,6 +185,9 @@ func (m *Meter) Add(d *decode.Packet) {
 		f.add(pr, &p, fwd)
 		if pr.TCPTeardown && p.proto == decode.ProtoTCP {
 			f.teardown(p.flags, fwd)
+		}
+		if m.cfg.Early != nil && f.Packets() == int64(m.cfg.EarlyPackets) {
+			m.cfg.Early(f)
 		}
 	}
 }
@@ -322,6 +345,26 @@ func (m *Meter) expire() {
 		}
 		m.stubs.remove(&m.flows, idx)
 		m.release(idx)
+	}
+}
+
+// Advance moves the meter's clock to now (µs since the Unix epoch) when it
+// is ahead of the newest packet, and ends the flows that timed out or went
+// idle by then. Live capture calls it from the wall clock, so flows end
+// even when no further packet arrives; it scans every open flow when an
+// idle timeout is set, so call it about once a second, not per packet.
+func (m *Meter) Advance(now int64) {
+	m.advance(now)
+	if m.idle <= 0 {
+		return
+	}
+	for idx := m.open.head; idx >= 0; {
+		f := m.flows.at(idx)
+		next := f.next
+		if m.clock-f.LastSeen > m.idle {
+			m.end(idx, EndIdle)
+		}
+		idx = next
 	}
 }
 

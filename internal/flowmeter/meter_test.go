@@ -176,6 +176,8 @@ func TestConfigErrors(t *testing.T) {
 		{FlowTimeout: -time.Second},
 		{ActivityTimeout: time.Nanosecond},
 		{MaxFlows: -1},
+		{IdleTimeout: -time.Second},
+		{Early: func(*Flow) {}, EarlyPackets: 1},
 	} {
 		if _, err := New(cfg, func(*Flow) {}); err == nil {
 			t.Errorf("config %d: want an error", i)
@@ -183,5 +185,76 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := New(Config{}, func(*Flow) {}); err != nil {
 		t.Errorf("zero config uses defaults: %v", err)
+	}
+}
+
+// TestLiveClock checks what live capture relies on: the wall clock ends
+// flows that get no more packets (flow timeout and idle timeout), an idle
+// gap splits a flow, and an early verdict sees a flow once, in progress.
+func TestLiveClock(t *testing.T) {
+	type rec struct {
+		sport   uint16
+		packets int64
+		end     EndReason
+	}
+	var out, early []rec
+	m, err := New(Config{
+		Profile: Engelen, FlowTimeout: 10 * time.Second, IdleTimeout: 2 * time.Second,
+		EarlyPackets: 3,
+		Early:        func(f *Flow) { early = append(early, rec{f.SrcPort, f.Packets(), f.End}) },
+	}, func(f *Flow) { out = append(out, rec{f.SrcPort, f.Packets(), f.End}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d decode.Packet
+	add := func(sport uint16, usec int64) {
+		data := frame{src: 1, dst: 2, sport: sport, dport: 53, proto: decode.ProtoUDP, payload: 10}.bytes()
+		d.Timestamp = usec * 1000
+		decode.Decode(1, data, &d)
+		m.Add(&d)
+	}
+	// Flow 1000: four packets 100 ms apart, then one after a 3 s gap: the
+	// gap ends the first flow (idle) and the late packet starts another.
+	for i := range 4 {
+		add(1000, t0+int64(i)*100_000)
+	}
+	add(1000, t0+3_400_000)
+	// Flow 2000: two packets, then silence.
+	add(2000, t0+3_500_000)
+	add(2000, t0+3_600_000)
+	if len(out) != 1 || out[0] != (rec{1000, 4, EndIdle}) {
+		t.Fatalf("after the gap: %v", out)
+	}
+	if len(early) != 1 || early[0].packets != 3 {
+		t.Fatalf("early verdicts: %v, want one at the third packet", early)
+	}
+	m.Advance(t0 + 5_000_000) // 1.4 s after the last packet: nothing idle yet
+	if len(out) != 1 {
+		t.Fatalf("ended too soon: %v", out)
+	}
+	m.Advance(t0 + 6_000_000) // 2.4 s of silence for both open flows
+	if len(out) != 3 || m.Open() != 0 {
+		t.Fatalf("after the wall clock passed the idle timeout: %v, %d open", out, m.Open())
+	}
+	for _, r := range out[1:] {
+		if r.end != EndIdle {
+			t.Errorf("flow %d ended by %v, want idle", r.sport, r.end)
+		}
+	}
+	// Without an idle timeout the wall clock ends flows at the flow timeout.
+	out = out[:0]
+	m2, err := New(Config{Profile: Engelen, FlowTimeout: time.Second}, func(f *Flow) { out = append(out, rec{f.SrcPort, f.Packets(), f.End}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = m2
+	add(3000, t0)
+	m.Advance(t0 + 900_000)
+	if len(out) != 0 {
+		t.Fatalf("flow ended before its timeout: %v", out)
+	}
+	m.Advance(t0 + 1_100_000)
+	if len(out) != 1 || out[0].end != EndTimeout {
+		t.Fatalf("flow timeout by the wall clock: %v", out)
 	}
 }
