@@ -18,13 +18,17 @@ import (
 	"time"
 
 	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/ml/anomaly"
 )
 
 // Format identifies flowguard model files; Version is bumped on any change
-// a reader of the previous version could misread.
+// a reader of the previous version could misread. Version 2 added the
+// anomaly section; a file is written with the lowest version that holds
+// its content (classifiers stay version 1), and every version up to
+// Version is read.
 const (
 	Format  = "flowguard-model"
-	Version = 1
+	Version = 2
 )
 
 // maxDecompressed bounds what Load inflates, so a hostile file (a gzip bomb)
@@ -46,8 +50,13 @@ type Artifact struct {
 	Training   Training        `json:"training"`
 	Metrics    json.RawMessage `json:"metrics,omitempty"`
 	Model      json.RawMessage `json:"model"`
+	// Anomaly is set in anomaly-detector artifacts (algorithm iforest,
+	// format version 2) only.
+	Anomaly *Anomaly `json:"anomaly,omitempty"`
 
-	clf ml.Classifier
+	clf      ml.Classifier
+	forest   *anomaly.IsolationForest
+	profiles *ml.Matrix
 }
 
 // Schema says what a model reads and what it answers.
@@ -101,7 +110,7 @@ type Training struct {
 	FlowguardCommit string `json:"flowguard_commit,omitempty"`
 }
 
-// Classifier returns the decoded model.
+// Classifier returns the decoded model; nil for an anomaly model.
 func (a *Artifact) Classifier() ml.Classifier { return a.clf }
 
 // Save writes the artifact to path (gzip-compressed JSON).
@@ -120,7 +129,10 @@ func (a *Artifact) Save(path string) (err error) {
 
 // Write encodes the artifact to w.
 func (a *Artifact) Write(w io.Writer) error {
-	a.Format, a.Version = Format, Version
+	a.Format, a.Version = Format, 1
+	if a.Anomaly != nil {
+		a.Version = 2
+	}
 	zw := gzip.NewWriter(w)
 	enc := json.NewEncoder(zw)
 	if err := enc.Encode(a); err != nil {
@@ -157,8 +169,8 @@ func Read(r io.Reader) (*Artifact, error) {
 	if a.Format != Format {
 		return nil, fmt.Errorf("not a flowguard model (format %q)", a.Format)
 	}
-	if a.Version != Version {
-		return nil, fmt.Errorf("model format version %d; this flowguard reads version %d", a.Version, Version)
+	if a.Version < 1 || a.Version > Version {
+		return nil, fmt.Errorf("model format version %d; this flowguard reads versions 1 to %d", a.Version, Version)
 	}
 	if err := a.validate(); err != nil {
 		return nil, err
@@ -187,6 +199,12 @@ func (a *Artifact) validate() error {
 	// calibration found no alerting threshold within the target FPR.
 	if t := a.Threshold; t != nil && !finite(t.Value) {
 		return fmt.Errorf("threshold %v is not a finite number", t.Value)
+	}
+	if a.Algorithm == AlgoIForest {
+		return a.validateAnomaly(n)
+	}
+	if a.Anomaly != nil {
+		return fmt.Errorf("%s artifact has an anomaly section", a.Algorithm)
 	}
 	clf, err := decodeClassifier(a.Algorithm, a.Model)
 	if err != nil {

@@ -120,13 +120,13 @@ func FuzzRead(f *testing.F) {
 	good := encode(f, smallArtifact(f))
 	f.Add(good)
 	f.Add(rewrite(f, good, func(m map[string]any) { m["schema"].(map[string]any)["features"] = []string{} }))
+	f.Add(encode(f, smallAnomalyArtifact(f)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := Read(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
-		out := make([]float64, a.Classifier().NumClasses())
-		a.Classifier().PredictProba(make([]float64, a.Classifier().NumFeatures()), out)
+		use(a)
 	})
 }
 
@@ -143,8 +143,44 @@ func FuzzModelJSON(f *testing.F) {
 		b.Model = raw
 		data := encode(t, &b)
 		if c, err := Read(bytes.NewReader(data)); err == nil {
-			out := make([]float64, c.Classifier().NumClasses())
-			c.Classifier().PredictProba([]float64{1, 2, 3}, out)
+			use(c)
 		}
 	})
+}
+
+// FuzzAnomalyJSON mutates the anomaly section and the forest of a valid
+// anomaly artifact: whatever loads must score without panicking.
+func FuzzAnomalyJSON(f *testing.F) {
+	a := smallAnomalyArtifact(f)
+	sec, err := json.Marshal(a.Anomaly)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sec, []byte(a.Model))
+	f.Fuzz(func(t *testing.T, section, forest []byte) {
+		var s Anomaly
+		if json.Unmarshal(section, &s) != nil || !json.Valid(forest) {
+			return
+		}
+		b := *a
+		b.Anomaly, b.Model = &s, forest
+		if c, err := Read(bytes.NewReader(encode(t, &b))); err == nil {
+			use(c)
+		}
+	})
+}
+
+// use scores one row with a loaded artifact, whichever kind it is.
+func use(a *Artifact) {
+	n := len(a.Schema.Features)
+	if a.IsAnomalyModel() {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = float64(i) - 1
+		}
+		a.ScoreAnomaly(x, make([]float64, n))
+		return
+	}
+	out := make([]float64, a.Classifier().NumClasses())
+	a.Classifier().PredictProba(make([]float64, a.Classifier().NumFeatures()), out)
 }

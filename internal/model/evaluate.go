@@ -48,6 +48,9 @@ func (a *Artifact) LoadFor(paths []string, opts dataset.LoadOptions) (*dataset.T
 // Train does for its test rows. Rows of classes the model does not know are
 // counted in the result and left out of the metrics.
 func Evaluate(ctx context.Context, a *Artifact, paths []string, opts dataset.LoadOptions, flowRate float64, threads int) (*Result, error) {
+	if a.IsAnomalyModel() {
+		return EvaluateAnomaly(ctx, a, paths, opts, flowRate)
+	}
 	t, rep, x, err := a.LoadFor(paths, opts)
 	if err != nil {
 		return nil, err
@@ -147,6 +150,9 @@ type PredictedRow struct {
 
 // Predict scores every row of the flow files.
 func (a *Artifact) Predict(ctx context.Context, paths []string, opts dataset.LoadOptions, threads int) (*Predictions, error) {
+	if a.IsAnomalyModel() {
+		return nil, fmt.Errorf("%s is an anomaly model: evaluate it with flowguard eval, or detect with --anomaly-model", a.Algorithm)
+	}
 	t, _, x, err := a.LoadFor(paths, opts)
 	if err != nil {
 		return nil, err
@@ -174,4 +180,38 @@ func (a *Artifact) Predict(ctx context.Context, paths []string, opts dataset.Loa
 		out.Rows[i] = r
 	}
 	return out, nil
+}
+
+// EvaluateAnomaly scores every row of labelled data with an anomaly model
+// and reports ROC-AUC, PR-AUC and recall at the calibrated threshold,
+// overall and per attack class, and the benign false-alert rate. Every
+// class but the model's benign one counts as attack, known in training
+// or not.
+func EvaluateAnomaly(ctx context.Context, a *Artifact, paths []string, opts dataset.LoadOptions, flowRate float64) (*Result, error) {
+	if !a.IsAnomalyModel() {
+		return nil, fmt.Errorf("%s model is not an anomaly model", a.Algorithm)
+	}
+	t, rep, x, err := a.LoadFor(paths, opts)
+	if err != nil {
+		return nil, err
+	}
+	scores := make([]float64, x.Rows)
+	z := make([]float64, x.Cols)
+	for i := range scores {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		scores[i] = a.ScoreAnomaly(x.Row(i), z).Score
+	}
+	ar, err := evaluateAnomaly(scores, t.Labels, a.Schema.Classes[a.Schema.Benign], a.Threshold, flowRate)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]int, x.Rows)
+	for i := range rows {
+		rows[i] = i
+	}
+	ft := *t
+	ft.X, ft.Features = x, a.Schema.Features
+	return &Result{Artifact: a, Anomaly: ar, Load: rep, Table: &ft, TestRows: rows}, nil
 }

@@ -13,6 +13,9 @@ import (
 // ReportData turns the outcome into what the HTML report and the JSON
 // metrics file show. title names the run; protocol lines go first.
 func (r *Result) ReportData(title string, protocol []report.KV) *report.Data {
+	if r.Anomaly != nil {
+		return r.anomalyReportData(title, protocol)
+	}
 	a := r.Artifact
 	t := r.Test
 	d := &report.Data{

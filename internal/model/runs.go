@@ -75,6 +75,16 @@ func RecordRun(dir string, res *Result, cfg Config, rec *Run) error {
 }
 
 func headline(res *Result) RunMetrics {
+	if ar := res.Anomaly; ar != nil {
+		m := RunMetrics{ROCAUC: nan0(float64(ar.ROCAUC)), PRAUC: nan0(float64(ar.PRAUC)), AttackFPR: nan0(float64(ar.FPR)),
+			Recall: nan0(float64(ar.Recall)), MinRecall: 1}
+		for _, c := range ar.PerClass {
+			if float64(c.Recall) < m.MinRecall {
+				m.MinRecall, m.MinClass = nan0(float64(c.Recall)), c.Class
+			}
+		}
+		return m
+	}
 	t := res.Test
 	m := RunMetrics{MacroF1: nan0(float64(t.MacroF1)), WeightedF1: nan0(float64(t.WeightedF1)),
 		ROCAUC: nan0(float64(t.ROCAUC)), PRAUC: nan0(float64(t.PRAUC)), MinRecall: 1}

@@ -64,6 +64,9 @@ type Result struct {
 	TestRows   []int
 	Importance []float64 // per artifact feature, when the algorithm has it
 	Unseen     map[string]int
+	// Anomaly is the evaluation of an anomaly detector (algorithm
+	// iforest), whose Test and Operating are then empty.
+	Anomaly *AnomalyReport
 }
 
 // Compared is one algorithm's cross-validated result on the training rows.
@@ -120,6 +123,12 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	if len(cfg.Algorithms) == 0 {
 		return nil, fmt.Errorf("no algorithm given (want one or more of %s)", strings.Join(Algorithms(), ", "))
+	}
+	if slices.Contains(cfg.Algorithms, AlgoIForest) {
+		if len(cfg.Algorithms) > 1 || cfg.Search.Mode != "" {
+			return nil, fmt.Errorf("%s trains an anomaly detector on benign rows: give it alone, without a search", AlgoIForest)
+		}
+		return trainAnomaly(ctx, cfg, start)
 	}
 	for _, a := range cfg.Algorithms {
 		if _, err := lookup(a); err != nil {
