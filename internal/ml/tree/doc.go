@@ -66,5 +66,10 @@
 // of 16-byte nodes, children side by side and one-output leaf values in
 // the node, which SumBatch walks tree by tree over blocks of rows on all
 // threads. Validate must pass before either: it guarantees that every
-// walk ends at a leaf inside the arrays.
+// walk ends at a leaf inside the arrays. Boosters' trees (one output,
+// depth ≤ 12) are also laid out for a fixed-depth walk without branches
+// or bounds checks, leaves stepping onto themselves: a block of rows goes
+// down one tree level by level (SumBatch), or one row down 64 trees at a
+// time (SumRow), whenever the rows hold no NaN; sums are added in tree
+// order either way, so every walk gives the same bits.
 package tree

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/flowguard/flowguard/internal/ml"
 )
@@ -28,6 +29,24 @@ type Ensemble struct {
 	leafVal []float64
 	// single: every tree has one output and depth at most maxFixedDepth.
 	single bool
+	// fixed holds, when single, the nodes again for the fixed-depth walk,
+	// node i at byte offset 16·i as in nodes; maxFeature is the largest
+	// feature a split reads (−1 without splits).
+	fixed      []fixedNode
+	maxFeature int
+}
+
+// fixedNode is a node of the fixed-depth walk: offsets in bytes, so that
+// a step is a few adds and no multiplications or masks.
+type fixedNode struct {
+	// thr is the split threshold; +Inf in a leaf.
+	thr float64
+	// feat is the byte offset of the split's feature in a row (0 in a
+	// leaf).
+	feat uint32
+	// left is the byte offset of the left child in fixed, the right one
+	// following it; a leaf's own offset in a leaf.
+	left uint32
 }
 
 // maxFixedDepth is the deepest tree walked with a fixed number of steps;
@@ -55,7 +74,7 @@ const (
 // Validate.
 func Compile(trees []Tree) *Ensemble {
 	e := &Ensemble{roots: make([]int32, len(trees)), outs: make([]int32, len(trees)),
-		depth: make([]uint8, len(trees)), single: true}
+		depth: make([]uint8, len(trees)), single: true, maxFeature: -1}
 	var queue, level []int32
 	for ti := range trees {
 		t := &trees[ti]
@@ -88,6 +107,7 @@ func Compile(trees []Tree) *Ensemble {
 				e.nodes[at] = f
 				continue
 			}
+			e.maxFeature = max(e.maxFeature, int(n.Feature))
 			f := flatNode{thr: n.Threshold, info: uint32(n.Feature), left: int32(len(e.nodes))}
 			if n.DefaultLeft {
 				f.info |= nanLeft
@@ -101,6 +121,18 @@ func Compile(trees []Tree) *Ensemble {
 		e.depth[ti] = uint8(min(maxLevel, 255))
 		if t.Outputs != 1 || maxLevel > maxFixedDepth {
 			e.single = false
+		}
+	}
+	if len(e.nodes) > math.MaxUint32/16 {
+		e.single = false
+	}
+	if e.single {
+		e.fixed = make([]fixedNode, len(e.nodes))
+		for i, n := range e.nodes {
+			e.fixed[i] = fixedNode{thr: n.thr, feat: (n.info & featMask) * 8, left: uint32(n.left) * 16}
+			if n.info&leafBit != 0 {
+				e.fixed[i].feat = 0
+			}
 		}
 	}
 	return e
@@ -129,6 +161,10 @@ func (e *Ensemble) slot(t, width int) (at, o int) {
 // SumRow adds the leaf values of x in every tree to sums, which the caller
 // has set to the ensemble's starting values.
 func (e *Ensemble) SumRow(x []float64, sums []float64) {
+	if e.single && len(x) > e.maxFeature && !hasNaN(x) {
+		e.sumRowFixed(x, sums)
+		return
+	}
 	for t, root := range e.roots {
 		n := e.leaf(root, x)
 		at, o := e.slot(t, len(sums))
@@ -138,6 +174,37 @@ func (e *Ensemble) SumRow(x []float64, sums []float64) {
 		}
 		for k, v := range e.values[n.left : int(n.left)+o] {
 			sums[at+k] += v
+		}
+	}
+}
+
+// rowLanes is the number of trees one row goes down together.
+const rowLanes = 64
+
+// sumRowFixed is SumRow for a single ensemble and a row without NaN that
+// holds every feature the trees read: rowLanes trees at a time are walked
+// level by level for the deepest one's depth, as sumFixed walks a block
+// of rows down one tree, and their leaf values are then added in tree
+// order.
+func (e *Ensemble) sumRowFixed(x []float64, sums []float64) {
+	var buf [rowLanes]uint32
+	np, xp := unsafe.Pointer(unsafe.SliceData(e.fixed)), unsafe.Pointer(unsafe.SliceData(x))
+	w, at := len(sums), 0
+	for t0 := 0; t0 < len(e.roots); t0 += rowLanes {
+		roots := e.roots[t0:min(t0+rowLanes, len(e.roots))]
+		lanes, d := buf[:len(roots)], uint8(0)
+		for k, root := range roots {
+			lanes[k] = uint32(root) * 16
+			d = max(d, e.depth[t0+k])
+		}
+		for range d {
+			stepLanes(np, xp, 0, lanes)
+		}
+		for _, i := range lanes {
+			sums[at] += e.leafVal[i>>4]
+			if at++; at == w {
+				at = 0
+			}
 		}
 	}
 }
@@ -152,7 +219,7 @@ func (e *Ensemble) blockRows() int {
 	if len(e.roots) > 0 && 16*len(e.nodes)+8*len(e.values) > len(e.roots)<<14 {
 		return 1024 // trees average over 16 KiB
 	}
-	return 128
+	return 64
 }
 
 // SumBatch computes, for every row r of X, init plus the leaf values of
@@ -164,15 +231,20 @@ func (e *Ensemble) SumBatch(X *ml.Matrix, init []float64, threads int, done func
 	size := e.blockRows()
 	// Each goroutine takes an equal share of rows, then goes through it
 	// block by block.
+	fixed := e.single && X.Cols > e.maxFeature
 	ParallelChunks(X.Rows, threads, func(_, lo, hi int) {
 		acc := make([]float64, size*w)
+		var lanes []uint32
+		if fixed {
+			lanes = make([]uint32, size)
+		}
 		for r0 := lo; r0 < hi; r0 += size {
 			n := min(size, hi-r0)
 			for j := range n {
 				copy(acc[j*w:(j+1)*w], init)
 			}
-			if e.single && !hasNaN(X.Data[r0*X.Cols:(r0+n)*X.Cols]) {
-				e.sumFixed(X, r0, n, acc, w)
+			if fixed && !hasNaN(X.Data[r0*X.Cols:(r0+n)*X.Cols]) {
+				e.sumFixed(X, r0, n, acc, w, lanes[:n])
 			} else {
 				e.sumWalk(X, r0, n, acc, w)
 			}
@@ -212,54 +284,70 @@ func hasNaN(xs []float64) bool {
 	return false
 }
 
-// sumFixed is sumWalk for one-output trees and rows without NaN. Every
-// tree is walked for exactly its depth, leaves stepping onto themselves,
-// so the walk has no data-dependent branch: the child is picked by
-// arithmetic, and four rows go down each tree together as independent
-// chains of loads that the CPU overlaps. A walk that stops at leaves
-// instead mispredicts about one branch in two on each level, which costs
-// more than the steps that loop on a leaf.
-func (e *Ensemble) sumFixed(X *ml.Matrix, r0, n int, acc []float64, w int) {
-	nodes, cols := e.nodes, X.Cols
+// sumFixed is sumWalk for a single ensemble and rows without NaN that
+// hold every feature the trees read (lanes has room for n). Every tree is
+// walked for exactly its depth, leaves stepping onto themselves, so the
+// walk has no data-dependent branch: the child is picked by arithmetic.
+// The block's rows go down a tree together level by level (stepLanes),
+// each level a loop over the rows whose iterations do not depend on each
+// other, so the CPU overlaps the node and value loads of many rows. A walk
+// that stops at leaves instead mispredicts about one branch in two on
+// each level, which costs more than the steps that loop on a leaf.
+func (e *Ensemble) sumFixed(X *ml.Matrix, r0, n int, acc []float64, w int, lanes []uint32) {
+	cols := X.Cols
+	xb := X.Data[r0*cols : (r0+n)*cols]
+	np, xp := unsafe.Pointer(unsafe.SliceData(e.fixed)), unsafe.Pointer(unsafe.SliceData(xb))
+	stride := uintptr(cols) * 8
+	at := 0
 	for t, root := range e.roots {
-		at, _ := e.slot(t, w)
-		d := int(e.depth[t])
-		j := 0
-		for ; j+4 <= n; j += 4 {
-			x0 := X.Data[(r0+j)*cols : (r0+j+1)*cols]
-			x1 := X.Data[(r0+j+1)*cols : (r0+j+2)*cols]
-			x2 := X.Data[(r0+j+2)*cols : (r0+j+3)*cols]
-			x3 := X.Data[(r0+j+3)*cols : (r0+j+4)*cols]
-			i0, i1, i2, i3 := root, root, root, root
-			for range d {
-				i0 = next(nodes, i0, x0)
-				i1 = next(nodes, i1, x1)
-				i2 = next(nodes, i2, x2)
-				i3 = next(nodes, i3, x3)
-			}
-			acc[j*w+at] += e.leafVal[i0]
-			acc[(j+1)*w+at] += e.leafVal[i1]
-			acc[(j+2)*w+at] += e.leafVal[i2]
-			acc[(j+3)*w+at] += e.leafVal[i3]
+		start := uint32(root) * 16
+		for j := range lanes {
+			lanes[j] = start
 		}
-		for ; j < n; j++ {
-			x := X.Data[(r0+j)*cols : (r0+j+1)*cols]
-			i := root
-			for range d {
-				i = next(nodes, i, x)
-			}
-			acc[j*w+at] += e.leafVal[i]
+		for range e.depth[t] {
+			stepLanes(np, xp, stride, lanes)
+		}
+		for j, i := range lanes {
+			acc[j*w+at] += e.leafVal[i>>4]
+		}
+		if at++; at == w {
+			at = 0
 		}
 	}
 }
 
-// next is the child of node i for a row x without NaN: left+1 when x's
-// value exceeds the threshold. A one-output leaf returns itself.
-func next(nodes []flatNode, i int32, x []float64) int32 {
-	n := &nodes[i]
-	r := int32(0)
-	if x[n.info&featMask] > n.thr {
-		r = 1
+// stepLanes moves every lane one level down its tree: lane j is at the
+// node at byte offset lanes[j] of nodes and reads the row at x + j·stride
+// bytes. The caller guarantees that every offset is a node of a single
+// ensemble and every row holds its features, which is what makes the
+// unchecked loads safe.
+func stepLanes(nodes, x unsafe.Pointer, stride uintptr, lanes []uint32) {
+	for ; len(lanes) >= 8; lanes = lanes[8:] {
+		l := (*[8]uint32)(lanes)
+		s2, s3 := 2*stride, 3*stride
+		x4 := unsafe.Add(x, 4*stride)
+		l[0] = step(nodes, x, l[0])
+		l[1] = step(nodes, unsafe.Add(x, stride), l[1])
+		l[2] = step(nodes, unsafe.Add(x, s2), l[2])
+		l[3] = step(nodes, unsafe.Add(x, s3), l[3])
+		l[4] = step(nodes, x4, l[4])
+		l[5] = step(nodes, unsafe.Add(x4, stride), l[5])
+		l[6] = step(nodes, unsafe.Add(x4, s2), l[6])
+		l[7] = step(nodes, unsafe.Add(x4, s3), l[7])
+		x = unsafe.Add(x4, 4*stride)
 	}
-	return n.left + r
+	for j, i := range lanes {
+		lanes[j] = step(nodes, x, i)
+		x = unsafe.Add(x, stride)
+	}
+}
+
+// step is the child of the node at byte offset i for row x.
+func step(nodes, x unsafe.Pointer, i uint32) uint32 {
+	nd := (*fixedNode)(unsafe.Add(nodes, i))
+	next := nd.left
+	if *(*float64)(unsafe.Add(x, nd.feat)) > nd.thr {
+		next += 16
+	}
+	return next
 }
