@@ -54,6 +54,26 @@ type Detail struct {
 	Bytes        int64     `json:"bytes"`
 	Source       string    `json:"source"` // file, interface or upload job the flow came from
 	Job          string    `json:"job,omitempty"`
+	// Anomaly is the anomaly detector's verdict when one runs beside the
+	// classifier and flagged the flow: set on every alert of Kind
+	// "anomaly", and on a classifier alert whose flow was also anomalous
+	// (one alert per flow carries both verdicts).
+	Anomaly *Anomaly `json:"anomaly,omitempty"`
+}
+
+// Anomaly says how unusual a flow is against normal traffic and which
+// normal profile (a centroid of the benign training flows) it is nearest.
+type Anomaly struct {
+	Model     string  `json:"model"`
+	Score     float64 `json:"score"`     // isolation-forest score, higher is more unusual
+	Threshold float64 `json:"threshold"` // flagged when Score is above it
+	// NearestProfile is the index of the nearest normal profile,
+	// ProfileDistance the distance to its centroid in the model's
+	// standardised feature space, and ProfileRadius that profile's usual
+	// spread (95th percentile of its own training flows' distances).
+	NearestProfile  int     `json:"nearest_profile"`
+	ProfileDistance float64 `json:"profile_distance"`
+	ProfileRadius   float64 `json:"profile_radius"`
 }
 
 // Feature is one of the flow's features that contributed most to the

@@ -221,6 +221,21 @@ func appendAlert(b []byte, a *Alert) []byte {
 		b = append(b, `,"job":`...)
 		b = appendString(b, d.Job)
 	}
+	if an := d.Anomaly; an != nil {
+		b = append(b, `,"anomaly":{"model":`...)
+		b = appendString(b, an.Model)
+		b = append(b, `,"score":`...)
+		b = appendFloat(b, an.Score)
+		b = append(b, `,"threshold":`...)
+		b = appendFloat(b, an.Threshold)
+		b = append(b, `,"nearest_profile":`...)
+		b = strconv.AppendInt(b, int64(an.NearestProfile), 10)
+		b = append(b, `,"profile_distance":`...)
+		b = appendFloat(b, an.ProfileDistance)
+		b = append(b, `,"profile_radius":`...)
+		b = appendFloat(b, an.ProfileRadius)
+		b = append(b, '}')
+	}
 	return append(b, "}}"...)
 }
 

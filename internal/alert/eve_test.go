@@ -138,7 +138,10 @@ func TestMarshalCoversAlert(t *testing.T) {
 	type plain Alert // no methods: encoding/json's own encoding
 	a := testAlert(3)
 	a.Flowguard.Job = ""
-	for _, a := range []Alert{testAlert(3), a} {
+	an := testAlert(4)
+	an.Flowguard.Kind, an.Flowguard.Class = "anomaly", "anomaly"
+	an.Flowguard.Anomaly = &Anomaly{Model: "iforest", Score: 0.71, Threshold: 0.66, NearestProfile: 3, ProfileDistance: 7.25, ProfileRadius: 2.5}
+	for _, a := range []Alert{testAlert(3), a, an} {
 		std, err := json.Marshal(plain(a))
 		if err != nil {
 			t.Fatal(err)
@@ -172,6 +175,7 @@ func normalizeTimes(t *testing.T, m map[string]any) {
 
 func TestRoundTrip(t *testing.T) {
 	a := testAlert(5)
+	a.Flowguard.Anomaly = &Anomaly{Model: "iforest", Score: 0.71, Threshold: 0.66, NearestProfile: 3, ProfileDistance: 7.25, ProfileRadius: 2.5}
 	b, _ := json.Marshal(a)
 	var back Alert
 	if err := json.Unmarshal(b, &back); err != nil {

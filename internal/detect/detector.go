@@ -31,26 +31,36 @@ type Config struct {
 	// Batch is how many alerts are sent to the sink at once (default 256);
 	// Flush sends the rest.
 	Batch int
+	// Anomaly, when set, is an anomaly model (model.AlgoIForest) scored
+	// beside Model on every flow. A flow it flags that the classifier
+	// does not alert on raises an alert of Kind "anomaly"; a flow both
+	// flag raises one classifier alert carrying the anomaly verdict too.
+	Anomaly     *model.Artifact
+	AnomalyName string // shown in alerts; default the algorithm
 }
 
 // Stats counts what a Detector did. It is safe to read while the detector
 // runs.
 type Stats struct {
 	Flows, Alerts atomic.Int64
+	// Anomalies counts flows the anomaly model flagged (alerted on alone
+	// or with the classifier).
+	Anomalies atomic.Int64
 }
 
 // Detector scores every flow it is given and sends alerts to its sink. It
 // is meant to be the flow meter's emit function: not safe for concurrent
 // use.
 type Detector struct {
-	cfg    Config
-	scorer *Scorer
-	sink   Sink
-	batch  []alert.Alert
-	err    error
-	prefix string
-	seq    uint64
-	Stats  Stats
+	cfg     Config
+	scorer  *Scorer
+	anomaly *AnomalyScorer // nil without an anomaly model
+	sink    Sink
+	batch   []alert.Alert
+	err     error
+	prefix  string
+	seq     uint64
+	Stats   Stats
 }
 
 // New returns a Detector; it fails when the model cannot read the profile's
@@ -69,11 +79,20 @@ func New(cfg Config, sink Sink) (*Detector, error) {
 	if cfg.ModelName == "" {
 		cfg.ModelName = cfg.Model.Algorithm
 	}
+	var as *AnomalyScorer
+	if cfg.Anomaly != nil {
+		if as, err = NewAnomalyScorer(cfg.Anomaly, cfg.Profile); err != nil {
+			return nil, fmt.Errorf("anomaly model: %w", err)
+		}
+		if cfg.AnomalyName == "" {
+			cfg.AnomalyName = cfg.Anomaly.Algorithm
+		}
+	}
 	var r [6]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return nil, fmt.Errorf("alert id prefix: %w", err)
 	}
-	return &Detector{cfg: cfg, scorer: s, sink: sink, prefix: hex.EncodeToString(r[:])}, nil
+	return &Detector{cfg: cfg, scorer: s, anomaly: as, sink: sink, prefix: hex.EncodeToString(r[:])}, nil
 }
 
 // Flow scores one finished flow. Errors from the sink are kept and
@@ -81,11 +100,22 @@ func New(cfg Config, sink Sink) (*Detector, error) {
 func (d *Detector) Flow(ctx context.Context, f *flowmeter.Flow) {
 	d.Stats.Flows.Add(1)
 	v := d.scorer.Score(f)
-	if !v.Alert {
+	var av *model.AnomalyVerdict
+	if d.anomaly != nil {
+		if x := d.anomaly.Score(f); x.Alert {
+			av = &x
+			d.Stats.Anomalies.Add(1)
+		}
+	}
+	if !v.Alert && av == nil {
 		return
 	}
 	d.Stats.Alerts.Add(1)
-	d.batch = append(d.batch, d.alert(f, v))
+	if v.Alert {
+		d.batch = append(d.batch, d.alert(f, v, av))
+	} else {
+		d.batch = append(d.batch, d.anomalyAlert(f, *av))
+	}
 	if len(d.batch) >= d.cfg.Batch {
 		d.send(ctx)
 	}
@@ -107,7 +137,9 @@ func (d *Detector) send(ctx context.Context) {
 	d.batch = d.batch[:0]
 }
 
-func (d *Detector) alert(f *flowmeter.Flow, v Verdict) alert.Alert {
+// alert is a classifier alert; av, when not nil, is the anomaly model's
+// verdict on the same flow, carried along.
+func (d *Detector) alert(f *flowmeter.Flow, v Verdict, av *model.AnomalyVerdict) alert.Alert {
 	a := d.cfg.Model
 	d.seq++
 	cid := string(f.AppendCommunityID(nil))
@@ -154,6 +186,9 @@ func (d *Detector) alert(f *flowmeter.Flow, v Verdict) alert.Alert {
 	}
 	for _, c := range d.scorer.TopFeatures(d.cfg.TopFeatures) {
 		out.Flowguard.Features = append(out.Flowguard.Features, alert.Feature{Name: c.Name, Value: c.Value, Contribution: c.Weight})
+	}
+	if av != nil {
+		out.Flowguard.Anomaly = d.anomalyDetail(*av)
 	}
 	return out
 }

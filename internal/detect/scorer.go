@@ -35,6 +35,25 @@ type Scorer struct {
 // when the profile does not compute a feature the model reads, naming them
 // all, and when the model was trained on another profile's semantics.
 func NewScorer(a *model.Artifact, pr *flowmeter.Profile) (*Scorer, error) {
+	if a.IsAnomalyModel() {
+		return nil, fmt.Errorf("model %s is an anomaly model: give it as the anomaly model (--anomaly-model), beside a classifier", a.Algorithm)
+	}
+	cols, err := profileColumns(a, pr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scorer{art: a, cols: cols, x: make([]float64, len(a.Schema.Features)), proba: make([]float64, len(a.Schema.Classes))}
+	p := &a.Preprocess
+	for i := range a.Schema.Features {
+		s.median = append(s.median, p.NaN[i])
+		s.scale = append(s.scale, math.Max(p.PosInf[i]-p.NegInf[i], 1e-12))
+	}
+	s.importance = a.Importance()
+	return s, nil
+}
+
+// profileColumns maps a model's features onto the profile's columns.
+func profileColumns(a *model.Artifact, pr *flowmeter.Profile) ([]*flowmeter.Column, error) {
 	if a.Schema.Profile != "" && a.Schema.Profile != "mixed" && a.Schema.Profile != pr.Name {
 		return nil, fmt.Errorf("model %s was trained on %s features; meter the traffic with --profile %s",
 			a.Algorithm, a.Schema.Profile, a.Schema.Profile)
@@ -55,25 +74,19 @@ func NewScorer(a *model.Artifact, pr *flowmeter.Profile) (*Scorer, error) {
 			}
 		}
 	}
-	s := &Scorer{art: a, x: make([]float64, len(a.Schema.Features)), proba: make([]float64, len(a.Schema.Classes))}
+	var cols []*flowmeter.Column
 	var missing []string
 	for _, f := range a.Schema.Features {
 		c, ok := col[f]
 		if !ok {
 			missing = append(missing, f)
 		}
-		s.cols = append(s.cols, c)
+		cols = append(cols, c)
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: profile %s does not compute %v", model.ErrSchema, pr.Name, missing)
 	}
-	p := &a.Preprocess
-	for i := range a.Schema.Features {
-		s.median = append(s.median, p.NaN[i])
-		s.scale = append(s.scale, math.Max(p.PosInf[i]-p.NegInf[i], 1e-12))
-	}
-	s.importance = a.Importance()
-	return s, nil
+	return cols, nil
 }
 
 // Verdict is a model's answer for one flow.
