@@ -1,0 +1,228 @@
+package filter
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/bpf"
+
+	"github.com/flowguard/flowguard/internal/capture"
+)
+
+// sharedDir is the shared data beside the checkout, seen from this package.
+const sharedDir = "../../../../shared"
+
+// expressions compared against tcpdump. They cover every primitive, the
+// direction qualifiers, qualifier repetition, precedence, negation and the
+// vlan offset shift.
+var ethernetExprs = []string{
+	"ip", "ip6", "arp", "rarp", "tcp", "udp", "sctp", "icmp", "icmp6", "igmp",
+	"vlan", "vlan 10", "vlan and ip", "vlan and tcp port 80", "vlan or ip", "not vlan",
+	"vlan and vlan and ip", "not vlan 100 and udp",
+	"host 192.168.1.1", "src host 10.0.0.1", "dst host 10.0.0.2", "host 192.168.3.131",
+	"ip host 10.0.2.15", "arp host 192.168.1.1", "ip6 host fe80::1", "host 2001:db8::1",
+	"src or dst host 10.1.1.1", "src and dst net 10.0.0.0/8",
+	"net 10.0.0.0/8", "net 192.168", "net 192.168.0.0 mask 255.255.0.0", "src net 172.16.0.0/12",
+	"dst net 224.0.0.0/4", "ip6 net fe80::/10", "ip6 net 2001:db8::/33", "dst net ff00::/8", "net 0.0.0.0/0",
+	"port 80", "port 53", "src port 443", "dst port 53", "tcp port 80", "udp port 53",
+	"tcp src port 80", "udp dst port 67", "sctp port 2905", "portrange 1-1023", "tcp portrange 6000-6063",
+	"src portrange 1024-65535", "port 80 or 443", "tcp port 80 or 443 or 8080", "port 53 and not 5353",
+	"host 192.168.1.1 or 192.168.1.2", "proto 17", "ip proto 6", "ip6 proto 58", "ip proto \\udp",
+	"proto 47", "ether proto 0x0800", "ether proto \\arp", "ether host ff:ff:ff:ff:ff:ff",
+	"ether src 00:0c:29:4f:8e:35", "ether dst 1:0:5e:0:0:fb", "ether broadcast", "ether multicast",
+	"less 64", "greater 1000", "less 100 and tcp", "greater 60 or udp",
+	"tcp and not port 22", "not tcp", "!udp && !icmp", "tcp || udp", "not (tcp or udp)",
+	"ip and (tcp port 80 or udp port 53)", "icmp or arp or udp port 53", "tcp and port 80 or udp",
+	"udp or icmp and ip6", "not port 80 and not port 443 and tcp", "(host 10.0.0.1 and port 22) or icmp6",
+	"ip6 and tcp", "tcp port 443 and ip6", "icmp6 and src net fe80::/10",
+	"udp port 5353 or port 1900", "tcp dst portrange 0-1023 and not src net 10.0.0.0/8",
+}
+
+// rawExprs are compared on raw IP captures (no link header).
+var rawExprs = []string{
+	"ip", "ip6", "tcp", "udp", "icmp", "icmp6", "port 53", "tcp port 80", "host 10.0.0.1",
+	"net 10.0.0.0/8", "ip6 net 2001:db8::/32", "portrange 1-1023", "less 100", "proto 47",
+}
+
+// tcpdumpProgram compiles expr with tcpdump -ddd for linkName (a DLT name).
+func tcpdumpProgram(t *testing.T, expr, linkName string) ([]bpf.Instruction, error) {
+	out, err := exec.Command("tcpdump", "-ddd", "-y", linkName, expr).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("tcpdump -ddd %q: %v: %s", expr, err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	n, err := strconv.Atoi(lines[0])
+	if err != nil || n != len(lines)-1 {
+		return nil, fmt.Errorf("tcpdump -ddd %q: unexpected output %q", expr, out)
+	}
+	raw := make([]bpf.RawInstruction, n)
+	for i, l := range lines[1:] {
+		var code, jt, jf, k uint32
+		if _, err := fmt.Sscan(l, &code, &jt, &jf, &k); err != nil {
+			return nil, fmt.Errorf("tcpdump -ddd %q line %q: %v", expr, l, err)
+		}
+		raw[i] = bpf.RawInstruction{Op: uint16(code), Jt: uint8(jt), Jf: uint8(jf), K: k}
+	}
+	ins, ok := bpf.Disassemble(raw)
+	if !ok {
+		return nil, fmt.Errorf("tcpdump -ddd %q: program with instructions the VM does not know", expr)
+	}
+	return ins, nil
+}
+
+func vmFor(t *testing.T, what string, raw []bpf.RawInstruction) *bpf.VM {
+	t.Helper()
+	ins, ok := bpf.Disassemble(raw)
+	if !ok {
+		t.Fatalf("%s: does not disassemble: %v", what, raw)
+	}
+	vm, err := bpf.NewVM(ins)
+	if err != nil {
+		t.Fatalf("%s: VM rejects the program: %v", what, err)
+	}
+	return vm
+}
+
+// loadPackets reads every capture under the shared pcaps and golden
+// directories, tarball members included, and returns copies of the frames
+// of the given link type. perFile bounds what one capture contributes.
+func loadPackets(t *testing.T, link capture.LinkType, perFile int) (pkts [][]byte, files int) {
+	t.Helper()
+	take := func(name string, rd io.Reader) {
+		r, err := capture.NewReader(rd)
+		if err != nil {
+			return
+		}
+		defer r.Close()
+		var p capture.Packet
+		n := 0
+		for n < perFile && r.Next(&p) == nil {
+			if p.Link != link {
+				if n == 0 {
+					return
+				}
+				continue
+			}
+			pkts = append(pkts, bytes.Clone(p.Data))
+			n++
+		}
+		if n > 0 {
+			files++
+		}
+	}
+	for _, root := range []string{"pcaps", "golden"} {
+		filepath.WalkDir(filepath.Join(sharedDir, root), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if !strings.HasSuffix(path, ".tar.gz") {
+				take(path, f)
+				return nil
+			}
+			zr, err := gzip.NewReader(bufio.NewReader(f))
+			if err != nil {
+				return nil
+			}
+			tr := tar.NewReader(zr)
+			for {
+				h, err := tr.Next()
+				if err != nil {
+					return nil
+				}
+				if h.Typeflag == tar.TypeReg {
+					take(path+":"+h.Name, tr)
+				}
+			}
+		})
+	}
+	return pkts, files
+}
+
+// TestAgainstTcpdump compiles each expression with Compile and with
+// tcpdump, runs both programs on every frame of the shared captures and
+// requires the same accept/reject decision for each.
+func TestAgainstTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump not installed: ", err)
+	}
+	if _, err := os.Stat(sharedDir); err != nil {
+		t.Skip("shared data not found at ", sharedDir, ": ", err)
+	}
+	for _, lc := range []struct {
+		dlt   string
+		link  capture.LinkType
+		exprs []string
+	}{
+		{"EN10MB", capture.LinkEthernet, ethernetExprs},
+		{"RAW", capture.LinkRaw, rawExprs},
+	} {
+		t.Run(lc.dlt, func(t *testing.T) {
+			pkts, files := loadPackets(t, lc.link, 20000)
+			if len(pkts) == 0 {
+				t.Skip("no captures of this link type in the shared data")
+			}
+			compared, accepted := 0, 0
+			for _, expr := range lc.exprs {
+				theirs, err := tcpdumpProgram(t, expr, lc.dlt)
+				if err != nil {
+					t.Errorf("%v", err)
+					continue
+				}
+				ours, err := Compile(expr, lc.link, 262144)
+				if err != nil {
+					t.Errorf("Compile(%q): %v", expr, err)
+					continue
+				}
+				tvm, err := bpf.NewVM(theirs)
+				if err != nil {
+					t.Fatalf("tcpdump's program for %q: %v", expr, err)
+				}
+				ovm := vmFor(t, expr, ours)
+				mismatches, acc := 0, 0
+				for i, pkt := range pkts {
+					want, err1 := tvm.Run(pkt)
+					got, err2 := ovm.Run(pkt)
+					if err1 != nil || err2 != nil {
+						t.Fatalf("%q packet %d: VM errors %v / %v", expr, i, err1, err2)
+					}
+					if (want != 0) != (got != 0) {
+						if mismatches < 3 {
+							t.Errorf("%q packet %d (%d bytes): tcpdump %d, ours %d\n%x", expr, i, len(pkt), want, got, pkt[:min(len(pkt), 80)])
+						}
+						mismatches++
+					}
+					if got != 0 {
+						acc++
+					}
+				}
+				if mismatches > 0 {
+					t.Errorf("%q: %d of %d packets decided differently", expr, mismatches, len(pkts))
+				}
+				t.Logf("%-60q %4d insns (tcpdump %3d), accepts %6d of %d", expr, len(ours), len(theirs), acc, len(pkts))
+				compared += len(pkts)
+				accepted += acc
+			}
+			t.Logf("%s: %d expressions × %d packets from %d captures = %d decisions compared, %d accepts",
+				lc.dlt, len(lc.exprs), len(pkts), files, compared, accepted)
+			if lc.link == capture.LinkEthernet && len(pkts) < 10000 {
+				t.Errorf("only %d Ethernet packets in the shared data; the comparison wants tens of thousands", len(pkts))
+			}
+		})
+	}
+}
