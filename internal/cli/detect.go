@@ -28,11 +28,27 @@ func loadModel(path string) (*model.Artifact, string, error) {
 	return a, path, err
 }
 
+// loadAnomalyModel loads the anomaly model at path; nil when path is
+// empty.
+func loadAnomalyModel(path string) (*model.Artifact, error) {
+	if path == "" {
+		return nil, nil
+	}
+	a, err := model.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if !a.IsAnomalyModel() {
+		return nil, fmt.Errorf("--anomaly-model %s is a %s classifier, not an anomaly model (train one with --algo %s)", path, a.Algorithm, model.AlgoIForest)
+	}
+	return a, nil
+}
+
 func newDetectCmd(e *env) *cobra.Command {
 	var (
-		modelPath, output            string
-		flowTimeout, activityTimeout time.Duration
-		maxFlows                     int
+		modelPath, anomalyPath, output string
+		flowTimeout, activityTimeout   time.Duration
+		maxFlows                       int
 	)
 	cmd := &cobra.Command{
 		Use:   "detect [--model MODEL] INPUT...",
@@ -42,7 +58,14 @@ trained on, scores every flow, and writes an alert for each flow at or above
 the model's calibrated threshold as one Suricata-compatible EVE JSON line
 (event_type "alert", with flowguard's model, class, score, threshold and top
 features). Without --model the embedded default model is used. A summary
-goes to stderr.`,
+goes to stderr.
+
+With --anomaly-model (train --algo iforest) an anomaly detector trained on
+benign flows scores every flow beside the classifier: a flow it flags that
+the classifier does not alert on raises an alert of kind "anomaly"
+(signature "flowguard anomaly: unusual flow", category "Anomaly") naming
+the nearest normal profile and the distance to it; a flow both flag raises
+one classifier alert carrying the anomaly verdict.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, inputs []string) error {
 			a, name, err := loadModel(modelPath)
@@ -52,6 +75,10 @@ goes to stderr.`,
 			pr, ok := flowmeter.Profiles[a.Schema.Profile]
 			if !ok {
 				return fmt.Errorf("model %s was trained on %q features, which no flow-meter profile computes", name, a.Schema.Profile)
+			}
+			anom, err := loadAnomalyModel(anomalyPath)
+			if err != nil {
+				return err
 			}
 			out, closeOut, err := openOutput(e.stdout, output)
 			if err != nil {
@@ -70,7 +97,8 @@ goes to stderr.`,
 					return err
 				}
 				sink := countingSink{next: eve, classes: classes}
-				d, err := detect.New(detect.Config{Model: a, ModelName: name, Profile: pr, Source: in}, sink)
+				d, err := detect.New(detect.Config{Model: a, ModelName: name, Profile: pr, Source: in,
+					Anomaly: anom, AnomalyName: anomalyPath}, sink)
 				if err != nil {
 					r.Close()
 					closeOut()
@@ -90,6 +118,7 @@ goes to stderr.`,
 				addStats(&metered, m.Stats())
 				total.Flows.Add(d.Stats.Flows.Load())
 				total.Alerts.Add(d.Stats.Alerts.Load())
+				total.Anomalies.Add(d.Stats.Anomalies.Load())
 				if runErr != nil {
 					fmt.Fprintf(e.stderr, "flowguard: %s: %v\n", in, runErr)
 				}
@@ -109,14 +138,19 @@ goes to stderr.`,
 				byClass = append(byClass, fmt.Sprintf("%s %d", c, n))
 			}
 			sort.Strings(byClass)
+			with := name
+			if anom != nil {
+				with += fmt.Sprintf(" and anomaly model %s (%d flows anomalous)", anomalyPath, total.Anomalies.Load())
+			}
 			fmt.Fprintf(e.stderr, "flowguard detect: %d packets, %d flows (%s profile), %d alerts [%s] in %.2fs with model %s\n",
-				metered.Packets, total.Flows.Load(), pr.Name, total.Alerts.Load(), strings.Join(byClass, ", "), time.Since(start).Seconds(), name)
+				metered.Packets, total.Flows.Load(), pr.Name, total.Alerts.Load(), strings.Join(byClass, ", "), time.Since(start).Seconds(), with)
 			return nil
 		},
 	}
 	d := flowmeter.DefaultConfig()
 	f := cmd.Flags()
 	f.StringVar(&modelPath, "model", "", "model file (default: the embedded model)")
+	f.StringVar(&anomalyPath, "anomaly-model", "", "anomaly model (train --algo iforest) scored beside the classifier")
 	f.StringVarP(&output, "output", "o", "-", `EVE JSON output ("-" for stdout)`)
 	f.DurationVar(&flowTimeout, "flow-timeout", d.FlowTimeout, "a flow ends this long after its first packet")
 	f.DurationVar(&activityTimeout, "activity-timeout", d.ActivityTimeout, "gaps longer than this separate active and idle periods")

@@ -28,7 +28,11 @@ recall and F1, macro/weighted F1, ROC-AUC, PR-AUC, the confusion matrix, and
 the attack detector's false-positive rate, recall at FPR 1e-3/1e-4 and the
 model's calibrated threshold measured on this data. The data's labels are
 mapped as they were in training. Exact duplicate rows are removed unless
---keep-duplicates.`,
+--keep-duplicates.
+
+For an anomaly model (train --algo iforest) it reports ROC-AUC, PR-AUC and
+recall at the calibrated threshold overall and per attack class (each class
+against the benign rows), and the benign false-alert rate.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if modelPath == "" || len(data) == 0 {
@@ -47,6 +51,15 @@ mapped as they were in training. Exact duplicate rows are removed unless
 				if err := writeReport(reportPath, metricsPath, rd); err != nil {
 					return err
 				}
+			}
+			if res.Anomaly != nil {
+				if asJSON {
+					enc := json.NewEncoder(e.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(res.Anomaly)
+				}
+				fmt.Fprintf(e.stdout, "anomaly model %s (%s) on %d rows\n", modelPath, a.Algorithm, res.Anomaly.Rows)
+				return res.Anomaly.WriteText(e.stdout)
 			}
 			if asJSON {
 				out := struct {

@@ -14,7 +14,7 @@ import (
 func newServeCmd(e *env) *cobra.Command {
 	var cfg server.Config
 	var check bool
-	var eventsModel string
+	var eventsModel, anomalyModel string
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--model MODEL] [--store sqlite:PATH|postgres://...]",
 		Short: "Run the HTTP API: flow scoring, pcap jobs, alerts, models, drop-in predecessor endpoints",
@@ -34,6 +34,13 @@ to the embedded default. Mutating endpoints want "Authorization: Bearer TOKEN"
 				log.Warn("authentication disabled (--insecure-no-auth): anyone who reaches the port can upload, activate models and read alerts")
 			} else if cfg.Token == "" {
 				return fmt.Errorf("serve: no bearer token: pass --token or set FLOWGUARD_TOKEN (or --insecure-no-auth)")
+			}
+			if anomalyModel != "" {
+				a, err := loadAnomalyModel(anomalyModel)
+				if err != nil {
+					return fmt.Errorf("serve: %w", err)
+				}
+				cfg.AnomalyModel, cfg.AnomalyModelName = a, anomalyModel
 			}
 			if eventsModel != "" {
 				var err error
@@ -71,6 +78,7 @@ to the embedded default. Mutating endpoints want "Authorization: Bearer TOKEN"
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 5000, "requests per second per client address (negative: no limit)")
 	f.IntVar(&cfg.Workers, "workers", 1, "pcap jobs run at once")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for running jobs")
+	f.StringVar(&anomalyModel, "anomaly-model", "", "flow anomaly model (train --algo iforest) scored beside the active model in pcap jobs")
 	f.StringVar(&eventsModel, "events-model", "", "events model (flowguard events fit --algo dbscan|hdbscan) serving ML-PT's POST /predict")
 	f.BoolVar(&check, "check", false, "build everything (store, model, routes), print the configuration and exit")
 	return cmd

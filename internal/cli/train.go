@@ -62,14 +62,22 @@ per-class recall, false-positive rates and expected false alerts per day.
 
 With several --algo values (comma-separated) each is cross-validated on the
 same folds of the training rows and the best by macro-F1 is trained and
-saved.`,
+saved.
+
+--algo iforest trains an anomaly detector instead: an isolation forest on
+the benign training rows only (same split as the classifiers; attack rows
+are never fitted), its threshold set at --target-fpr on the benign
+validation rows, and --k normal profiles (k-means centroids of the benign
+rows, default 8) that its alerts name. It is evaluated per attack class
+(ROC-AUC, PR-AUC, recall at the threshold) and runs beside a classifier
+with flowguard detect --anomaly-model.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrain(cmd, e, o) },
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.data, "data", nil, "labelled flow files or directories (repeat or comma-separate)")
 	f.StringVar(&o.labels, "labels", o.labels, "label mapping: multiclass|binary|families|FILE (CSV of from,to)")
-	f.StringVar(&o.algos, "algo", o.algos, "algorithm(s): "+strings.Join(model.Algorithms(), ",")+" (comma-separated to compare)")
+	f.StringVar(&o.algos, "algo", o.algos, "algorithm(s): "+strings.Join(model.Algorithms(), ",")+" (comma-separated to compare), or iforest alone: anomaly detector on benign rows")
 	f.StringVar(&o.split, "split", o.split, "test split: stratified|file|day|temporal")
 	f.Float64Var(&o.testSize, "test-size", o.testSize, "fraction of rows held out for the test (stratified, temporal)")
 	f.StringSliceVar(&o.testFiles, "test-file", nil, "with --split file: the input file(s) held out (default: the last)")
@@ -81,7 +89,7 @@ saved.`,
 	f.StringVar(&o.cvSplit, "cv-split", "stratified", "cross-validation folds: stratified|file|day (group k-fold)")
 	f.Float64Var(&o.validSize, "valid-size", o.validSize, "fraction of training rows held out for early stopping and threshold calibration")
 	f.Uint64Var(&o.params.Seed, "seed", 1, "random seed (splits, sampling, algorithms)")
-	f.IntVar(&o.params.Trees, "trees", 0, "gbdt rounds / forest trees (0: algorithm default)")
+	f.IntVar(&o.params.Trees, "trees", 0, "gbdt rounds / forest and isolation trees (0: algorithm default)")
 	f.IntVar(&o.params.Depth, "depth", 0, "maximum tree depth (0: algorithm default)")
 	f.IntVar(&o.params.Leaves, "leaves", 0, "maximum leaves per tree (0: depth-wise growth)")
 	f.Float64Var(&o.params.LearningRate, "learning-rate", 0, "gbdt learning rate (0: default)")
@@ -89,7 +97,7 @@ saved.`,
 	f.Float64Var(&o.params.Subsample, "subsample", 0, "gbdt row sampling per round (0: default)")
 	f.Float64Var(&o.params.Colsample, "colsample", 0, "column sampling per tree (0: default)")
 	f.IntVar(&o.params.EarlyStop, "early-stop", 0, "gbdt: stop after N rounds without validation improvement (0: default)")
-	f.IntVar(&o.params.K, "k", 0, "knn: neighbours (0: 5)")
+	f.IntVar(&o.params.K, "k", 0, "knn: neighbours (0: 5); iforest: normal profiles (0: 8)")
 	f.StringVar(&o.params.Metric, "metric", "", "knn: euclidean|cosine")
 	f.StringVar(&o.params.Weights, "weights", "", "knn: uniform|distance")
 	f.IntVar(&o.params.Threads, "threads", 0, "threads (0: all cores)")
@@ -167,6 +175,13 @@ func runTrain(cmd *cobra.Command, e *env, o *trainOpts) error {
 		fmt.Fprintf(e.stderr, "flowguard: warning: run not recorded: %v\n", err)
 	}
 	fmt.Fprintf(e.stdout, "model %s (%s), run %s\n", o.output, res.Artifact.Algorithm, rec.ID)
+	if res.Anomaly != nil {
+		if err := res.Anomaly.WriteText(e.stdout); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "report %s, metrics %s\n", reportPath, metricsPath)
+		return nil
+	}
 	if err := res.Test.WriteText(e.stdout); err != nil {
 		return err
 	}

@@ -178,7 +178,7 @@ func (j *jobs) run(ctx context.Context, id string) {
 
 	sink := &jobSink{s: j.s, fan: j.fan, job: id}
 	d, err := detect.New(detect.Config{Model: l.art, ModelName: l.id, Profile: l.profile,
-		Source: "upload:" + jb.Input.Name, Job: id, Batch: 32}, sink)
+		Source: "upload:" + jb.Input.Name, Job: id, Batch: 32, Anomaly: j.s.cfg.AnomalyModel, AnomalyName: j.s.cfg.AnomalyModelName}, sink)
 	if err != nil {
 		j.fail(ctx, id, err.Error())
 		return

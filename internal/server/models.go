@@ -114,6 +114,9 @@ func (m *models) load(rec store.Model) (*loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", rec.ID, err)
 	}
+	if a.IsAnomalyModel() {
+		return nil, fmt.Errorf("model %s is an anomaly model: serve it beside a classifier with --anomaly-model", rec.ID)
+	}
 	l := &loaded{id: rec.ID, name: rec.Name, art: a, profile: flowmeter.Profiles[a.Schema.Profile],
 		version: a.Training.DataFingerprint}
 	if len(l.version) > 12 {
@@ -323,6 +326,11 @@ func (s *Server) uploadModel(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeProblem(w, problem(http.StatusUnprocessableEntity, "not a usable flowguard model",
 			at("body", "%s", strings.TrimPrefix(err.Error(), "load model "+tmp.Name()+": "))))
+		return
+	}
+	if a.IsAnomalyModel() {
+		writeProblem(w, problem(http.StatusUnprocessableEntity, "not a usable flowguard model",
+			at("body", "an anomaly model (%s) cannot be the active classifier: start serve with --anomaly-model", a.Algorithm)))
 		return
 	}
 	sum := hex.EncodeToString(h.Sum(nil))

@@ -27,6 +27,7 @@ import (
 
 	"github.com/flowguard/flowguard/internal/alert"
 	"github.com/flowguard/flowguard/internal/events"
+	"github.com/flowguard/flowguard/internal/model"
 	"github.com/flowguard/flowguard/internal/store"
 )
 
@@ -57,6 +58,12 @@ type Config struct {
 	WriteTimeout      time.Duration // default 2 min; streams are exempt
 	IdleTimeout       time.Duration // default 2 min
 	ShutdownTimeout   time.Duration // default 30 s
+
+	// AnomalyModel, when set, is a flow anomaly model (train --algo
+	// iforest) scored beside the active model in pcap jobs (serve
+	// --anomaly-model); AnomalyModelName names it in alerts.
+	AnomalyModel     *model.Artifact
+	AnomalyModelName string
 
 	// EventsModel serves ML-PT's POST /predict (LoadEventsModel); nil
 	// answers 503.
