@@ -55,6 +55,20 @@ var rawExprs = []string{
 	"net 10.0.0.0/8", "ip6 net 2001:db8::/32", "portrange 1-1023", "less 100", "proto 47",
 }
 
+// longExprs are expressions whose programs are longer than a conditional
+// jump reaches, so that the trampolines are compared too.
+func longExprs() []string {
+	var hosts, ports []string
+	for i := range 40 {
+		hosts = append(hosts, fmt.Sprintf("192.168.%d.%d", i%4, i))
+		ports = append(ports, strconv.Itoa(20+i))
+	}
+	return []string{
+		"host " + strings.Join(hosts, " or "),
+		"tcp and (port " + strings.Join(ports, " or ") + ") or udp port 53",
+	}
+}
+
 // tcpdumpProgram compiles expr with tcpdump -ddd for linkName (a DLT name).
 func tcpdumpProgram(t *testing.T, expr, linkName string) ([]bpf.Instruction, error) {
 	out, err := exec.Command("tcpdump", "-ddd", "-y", linkName, expr).CombinedOutput()
@@ -169,7 +183,7 @@ func TestAgainstTcpdump(t *testing.T) {
 		link  capture.LinkType
 		exprs []string
 	}{
-		{"EN10MB", capture.LinkEthernet, ethernetExprs},
+		{"EN10MB", capture.LinkEthernet, append(ethernetExprs, longExprs()...)},
 		{"RAW", capture.LinkRaw, rawExprs},
 	} {
 		t.Run(lc.dlt, func(t *testing.T) {
