@@ -98,6 +98,7 @@ with flowguard detect --anomaly-model.`,
 	f.Float64Var(&o.params.Colsample, "colsample", 0, "column sampling per tree (0: default)")
 	f.IntVar(&o.params.EarlyStop, "early-stop", 0, "gbdt: stop after N rounds without validation improvement (0: default)")
 	f.IntVar(&o.params.K, "k", 0, "knn: neighbours (0: 5); iforest: normal profiles (0: 8)")
+	f.IntVar(&o.params.SampleSize, "sample-size", 0, "iforest: benign rows each isolation tree is grown on (0: 2048)")
 	f.StringVar(&o.params.Metric, "metric", "", "knn: euclidean|cosine")
 	f.StringVar(&o.params.Weights, "weights", "", "knn: uniform|distance")
 	f.IntVar(&o.params.Threads, "threads", 0, "threads (0: all cores)")

@@ -24,10 +24,11 @@ type Params struct {
 	L2           float64 `json:"l2,omitempty"`            // gbdt λ, logreg penalty
 	Subsample    float64 `json:"subsample,omitempty"`
 	Colsample    float64 `json:"colsample,omitempty"`
-	EarlyStop    int     `json:"early_stop,omitempty"` // gbdt rounds without validation improvement
-	K            int     `json:"k,omitempty"`          // knn neighbours
-	Metric       string  `json:"metric,omitempty"`     // knn: euclidean|cosine
-	Weights      string  `json:"weights,omitempty"`    // knn: uniform|distance
+	EarlyStop    int     `json:"early_stop,omitempty"`  // gbdt rounds without validation improvement
+	K            int     `json:"k,omitempty"`           // knn neighbours; iforest normal profiles
+	SampleSize   int     `json:"sample_size,omitempty"` // iforest rows per tree (ψ)
+	Metric       string  `json:"metric,omitempty"`      // knn: euclidean|cosine
+	Weights      string  `json:"weights,omitempty"`     // knn: uniform|distance
 	Threads      int     `json:"threads,omitempty"`
 	Seed         uint64  `json:"seed"`
 }

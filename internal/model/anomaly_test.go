@@ -24,9 +24,9 @@ var anomalyData = []struct {
 	{"cic-ids2017", []string{"data/flows/cic-ids2017/lccde-sample/CICIDS2017_sample.csv.gz"}, 0.65},
 	{"cic-ids2017-all", []string{"data/flows/cic-ids2017/lccde-sample", "data/flows/cic-ids2017/machinelearningcve-heads",
 		"data/flows/cic-ids2017/rdube-machinelearningcve-heads", "data/flows/cic-ids2017/trafficlabelling-attack-extracts",
-		"data/flows/cic-ids2017/trafficlabelling-heads"}, 0.75},
+		"data/flows/cic-ids2017/trafficlabelling-heads"}, 0.80},
 	{"kubernetes", []string{"data/flows/k8s-misuse/benign/background_traffic_20230319T1802.pcap_Flow.csv.gz",
-		"data/flows/k8s-misuse/malicious.csv.gz"}, 0.62},
+		"data/flows/k8s-misuse/malicious.csv.gz"}, 0.70},
 }
 
 // The CIC-IDS2017 sample holds few benign rows after deduplication (45

@@ -18,10 +18,15 @@ import (
 )
 
 // Defaults of anomaly training (Params.Trees, Params.K and
-// Params.Subsample override them).
+// Params.SampleSize override them).
+//
+// ψ is larger than the paper's 256: benign flows come in many shapes, and
+// on the shared data (2026-11-21, 100 trees) ψ 2048 raised the overall
+// ROC-AUC from 0.84 to 0.87 (CIC-IDS2017 sample and day heads) and from
+// 0.70 to 0.77 (Kubernetes) at 8 µs a row; 200 trees added nothing.
 const (
-	defaultAnomalyTrees      = 200
-	defaultAnomalySampleSize = 256
+	defaultAnomalyTrees      = 100
+	defaultAnomalySampleSize = 2048
 	defaultProfiles          = 8
 	maxProfileRows           = 50000 // k-means runs on at most this many evenly spaced rows
 )
@@ -137,7 +142,7 @@ func trainAnomaly(ctx context.Context, cfg Config, start time.Time) (*Result, er
 	}
 
 	trees := cmp.Or(cfg.Params.Trees, defaultAnomalyTrees)
-	psi := defaultAnomalySampleSize
+	psi := cmp.Or(cfg.Params.SampleSize, defaultAnomalySampleSize)
 	fitStart := time.Now()
 	forest, err := anomaly.Fit(z.Subset(fitB), anomaly.Options{Trees: trees, SampleSize: psi,
 		Seed: cfg.Params.Seed, Workers: cfg.Params.Threads, Context: ctx})
