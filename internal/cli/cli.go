@@ -81,5 +81,6 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newFlowsCmd(e), newTrainCmd(e), newEvalCmd(e), newPredictCmd(e), newRunsCmd(e), newDetectCmd(e), newServeCmd(e), newClusterCmd(e), newEventsCmd(e))
+	root.AddCommand(newLabCmd(e))
 	return root
 }
