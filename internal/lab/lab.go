@@ -262,7 +262,7 @@ func nsPids(ip, ns string) []int {
 // in the scratch directory's NAME.log.
 func (l *Lab) start(h Host, name string, argv ...string) (*proc, string, error) {
 	logPath := l.Dir + "/" + name + ".log"
-	p, err := l.procs.start(h.NS, name, logPath, argv...)
+	p, err := l.procs.start(h.NS, name, l.Dir, logPath, argv...)
 	return p, logPath, err
 }
 

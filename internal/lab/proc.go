@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,9 +31,9 @@ type procs struct {
 	list []*proc
 }
 
-// start runs argv in network namespace ns ("" for the root namespace),
-// output going to logPath (or discarded when empty).
-func (ps *procs) start(ns, name, logPath string, argv ...string) (*proc, error) {
+// start runs argv in network namespace ns ("" for the root namespace) in
+// directory dir, output going to logPath (or discarded when empty).
+func (ps *procs) start(ns, name, dir, logPath string, argv ...string) (*proc, error) {
 	if ns != "" {
 		ipPath, err := progIP.find("ip")
 		if err != nil {
@@ -46,7 +45,7 @@ func (ps *procs) start(ns, name, logPath string, argv ...string) (*proc, error) 
 	// Setpgid: the whole group is signalled at stop. Pdeathsig: should
 	// flowguard itself be killed outright, its children die with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Stdin = nil
+	cmd.Dir = dir // tools drop restore and session files there
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
 	if logPath != "" {
 		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -55,7 +54,6 @@ func (ps *procs) start(ns, name, logPath string, argv ...string) (*proc, error) 
 		}
 		p.log = f
 		cmd.Stdout, cmd.Stderr = f, f
-		cmd.Dir = filepath.Dir(logPath) // tools drop restore files in their working directory
 	} else {
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	}

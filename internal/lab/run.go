@@ -252,7 +252,7 @@ func runScenario(ctx context.Context, l *Lab, s *Scenario, cfg *Config, up []str
 	pcap := filepath.Join(out, "capture.pcap")
 	tcpdump, _ := progTcpdump.find("tcpdump")
 	capLog := filepath.Join(l.Dir, s.Name+"-tcpdump.log")
-	tp, err := l.procs.start("", "tcpdump", capLog, tcpdump, "-i", l.Bridge(), "-w", pcap, "-U", "-n", "-Z", "root", "-s", "262144")
+	tp, err := l.procs.start("", "tcpdump", l.Dir, capLog, tcpdump, "-i", l.Bridge(), "-w", pcap, "-U", "-n", "-Z", "root", "-s", "262144")
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func runScenario(ctx context.Context, l *Lab, s *Scenario, cfg *Config, up []str
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = runStep(ctx, l, s.Name, i, st, t0, logf)
+			results[i] = runStep(ctx, l, s.Name, i, st, t0, work, out, logf)
 		}()
 	}
 	wg.Wait()
@@ -360,7 +360,9 @@ func runScenario(ctx context.Context, l *Lab, s *Scenario, cfg *Config, up []str
 }
 
 // runStep runs one attack step from the attacker host.
-func runStep(ctx context.Context, l *Lab, scenario string, i int, st plannedStep, t0 time.Time, logf func(string, ...any)) StepResult {
+// It runs in the scenario's scratch directory work; its output is kept in
+// out/stepN-TOOL.log.
+func runStep(ctx context.Context, l *Lab, scenario string, i int, st plannedStep, t0 time.Time, work, out string, logf func(string, ...any)) StepResult {
 	r := StepResult{Tool: st.Tool, Args: st.Args, Label: st.Label}
 	if err := sleepCtx(ctx, time.Until(t0.Add(st.Start))); err != nil {
 		r.Exit = err.Error()
@@ -372,10 +374,11 @@ func runStep(ctx context.Context, l *Lab, scenario string, i int, st plannedStep
 		r.Exit = err.Error()
 		return r
 	}
-	name := fmt.Sprintf("%s-step%d-%s", scenario, i+1, st.Tool)
+	name := fmt.Sprintf("step%d-%s", i+1, st.Tool)
+	logPath := filepath.Join(out, name+".log")
 	logf("%s: step %d: %s %s", scenario, i+1, st.Tool, strings.Join(st.Args, " "))
 	r.Start = time.Now()
-	p, logPath, err := l.start(l.Attacker, name, append([]string{path}, st.Args...)...)
+	p, err := l.procs.start(l.Attacker.NS, name, work, logPath, append([]string{path}, st.Args...)...)
 	if err != nil {
 		r.Start = time.Time{}
 		r.Exit = err.Error()
