@@ -80,7 +80,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newFlowsCmd(e), newTrainCmd(e), newEvalCmd(e), newPredictCmd(e), newRunsCmd(e), newDetectCmd(e), newServeCmd(e), newClusterCmd(e), newEventsCmd(e))
+	root.AddCommand(newFlowsCmd(e), newTrainCmd(e), newEvalCmd(e), newPredictCmd(e), newRunsCmd(e), newDetectCmd(e), newServeCmd(e), newClusterCmd(e), newEventsCmd(e), newSniffCmd(e))
 	root.AddCommand(newLabCmd(e))
 	return root
 }

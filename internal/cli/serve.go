@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowguard/flowguard/internal/detect"
 	"github.com/flowguard/flowguard/internal/server"
 )
 
@@ -15,8 +16,9 @@ func newServeCmd(e *env) *cobra.Command {
 	var cfg server.Config
 	var check bool
 	var eventsModel, anomalyModel string
+	var lf liveFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--listen ADDR] [--model MODEL] [--store sqlite:PATH|postgres://...]",
+		Use:   "serve [--listen ADDR] [--model MODEL] [--store sqlite:PATH|postgres://...] [--interface IFACE]",
 		Short: "Run the HTTP API: flow scoring, pcap jobs, alerts, models, drop-in predecessor endpoints",
 		Long: `Serves the versioned JSON API under /v1 (OpenAPI 3.1 at /v1/openapi.json),
 the predecessors' drop-in endpoints, /healthz, /readyz and Prometheus /metrics.
@@ -48,6 +50,7 @@ to the embedded default. Mutating endpoints want "Authorization: Bearer TOKEN"
 					return fmt.Errorf("serve: %w", err)
 				}
 			}
+			cfg.Capture = lf.config("", detect.Config{})
 			ctx := cmd.Context()
 			srv, err := server.New(ctx, cfg, server.Deps{Log: log})
 			if err != nil {
@@ -80,6 +83,8 @@ to the embedded default. Mutating endpoints want "Authorization: Bearer TOKEN"
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for running jobs")
 	f.StringVar(&anomalyModel, "anomaly-model", "", "flow anomaly model (train --algo iforest) scored beside the active model in pcap jobs")
 	f.StringVar(&eventsModel, "events-model", "", "events model (flowguard events fit --algo dbscan|hdbscan) serving ML-PT's POST /predict")
+	f.StringVarP(&cfg.Interface, "interface", "i", "", "also detect live on this network interface (AF_PACKET; root or CAP_NET_RAW): alerts go to the store, the streams, --eve and --webhook")
 	f.BoolVar(&check, "check", false, "build everything (store, model, routes), print the configuration and exit")
+	lf.register(cmd)
 	return cmd
 }

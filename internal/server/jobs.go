@@ -258,7 +258,8 @@ func (j *jobs) run(ctx context.Context, id string) {
 	}
 }
 
-// jobSink gives a job's alerts deterministic IDs, stores them, and only
+// jobSink gives a job's alerts deterministic IDs (live capture's keep
+// theirs), stores them, and only
 // then hands them to the live and file sinks: an alert a client saw on a
 // stream or webhook is always in the store, even if the process is killed
 // right after.
@@ -271,6 +272,9 @@ type jobSink struct {
 
 func (k *jobSink) Send(ctx context.Context, as []alert.Alert) error {
 	for i := range as {
+		if k.job == "" {
+			break // live capture: the detector's IDs are unique already
+		}
 		k.seq++
 		as[i].ID = fmt.Sprintf("%s-%08d", k.job, k.seq)
 	}

@@ -30,7 +30,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "flowguard_server_flows_scored_total", Help: "Flows scored, by source (predict, compat, job).",
 		}, []string{"source"}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flowguard_server_alerts_total", Help: "Alerts raised by pcap jobs, by class.",
+			Name: "flowguard_server_alerts_total", Help: "Alerts raised by pcap jobs and live capture, by class.",
 		}, []string{"class"}),
 		modelVersion: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flowguard_server_model_info", Help: "1 for the active model, labelled with its ID and version.",

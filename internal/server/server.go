@@ -28,6 +28,7 @@ import (
 	"github.com/flowguard/flowguard/internal/alert"
 	"github.com/flowguard/flowguard/internal/events"
 	"github.com/flowguard/flowguard/internal/model"
+	"github.com/flowguard/flowguard/internal/sniff"
 	"github.com/flowguard/flowguard/internal/store"
 )
 
@@ -58,6 +59,13 @@ type Config struct {
 	WriteTimeout      time.Duration // default 2 min; streams are exempt
 	IdleTimeout       time.Duration // default 2 min
 	ShutdownTimeout   time.Duration // default 30 s
+
+	// Interface, when set, runs live detection on that network interface
+	// with the active model (serve --interface); Capture holds the
+	// capture and pipeline settings (its Interface and detector are
+	// filled in).
+	Interface string
+	Capture   sniff.Config
 
 	// AnomalyModel, when set, is a flow anomaly model (train --algo
 	// iforest) scored beside the active model in pcap jobs (serve
@@ -111,6 +119,8 @@ type Server struct {
 	broker  *alert.Broker
 	metrics *metrics
 	jobs    *jobs
+	live    *live
+	reg     *prometheus.Registry
 	api     huma.API
 	handler http.Handler
 
@@ -148,7 +158,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: log, store: st, broker: alert.NewBroker(0)}
+	s := &Server{cfg: cfg, log: log, store: st, broker: alert.NewBroker(0), reg: reg}
 	s.metrics = newMetrics(reg)
 	var err error
 	if s.models, err = newModels(ctx, st, cfg, s.metrics); err != nil {
@@ -198,6 +208,29 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.jobs.fan = fan
+	liveDone := make(chan struct{})
+	liveCtx, stopLive := context.WithCancel(ctx)
+	defer stopLive()
+	if s.cfg.Interface == "" {
+		close(liveDone)
+	} else {
+		s.live = &live{s: s}
+		sn, err := s.live.open(s.models.current(), fan)
+		if err != nil {
+			s.ln.Close()
+			fan.Close()
+			s.store.Close()
+			return err
+		}
+		s.reg.MustRegister(s.live)
+		s.log.Info("live detection", "interface", s.cfg.Interface, "filter", s.cfg.Capture.Filter)
+		go func() {
+			defer close(liveDone)
+			if err := s.live.run(liveCtx, sn, fan); err != nil {
+				s.log.Error("live capture failed; the API goes on without it", "interface", s.cfg.Interface, "err", err)
+			}
+		}()
+	}
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
@@ -232,6 +265,10 @@ func (s *Server) Run(ctx context.Context) error {
 		srv.Close()
 	}
 	s.jobs.drain(shutCtx, stopJobs)
+	// The live capture ends its open flows and sends their alerts before
+	// the sinks close.
+	stopLive()
+	<-liveDone
 	var errs []error
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, fmt.Errorf("server: serve: %w", err))

@@ -25,6 +25,11 @@ const (
 	alertChunk = 500
 )
 
+// Send stores alerts (InsertAlerts), so a Store is an alert.Sink.
+func (s *Store) Send(ctx context.Context, alerts []alert.Alert) error {
+	return s.InsertAlerts(ctx, alerts)
+}
+
 // InsertAlerts stores alerts in one transaction: all of them or, on error,
 // none. An alert whose ID is already stored is skipped, so a job that is
 // rerun does not duplicate its alerts.

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/flowguard/flowguard/internal/alert"
+	"github.com/flowguard/flowguard/internal/detect"
+	"github.com/flowguard/flowguard/internal/flowmeter"
+	"github.com/flowguard/flowguard/internal/lab"
+	"github.com/flowguard/flowguard/internal/sniff"
+)
+
+func init() { newLabWatcher = newSniffWatcher }
+
+// labIdleTimeout ends quiet testbed flows quickly: scenarios last seconds,
+// and the time to the first alert is part of what the testbed measures.
+const labIdleTimeout = 5 * time.Second
+
+// sniffWatcher is lab run --detect: flowguard sniff on the testbed's
+// bridge, keeping the alerts for the scoring.
+type sniffWatcher struct {
+	cfg detect.Config
+}
+
+func newSniffWatcher(modelPath string) (lab.Watcher, error) {
+	a, name, err := loadModel(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	pr, ok := flowmeter.Profiles[a.Schema.Profile]
+	if !ok {
+		return nil, fmt.Errorf("model %s was trained on %q features, which no flow-meter profile computes", name, a.Schema.Profile)
+	}
+	return &sniffWatcher{cfg: detect.Config{Model: a, ModelName: name, Profile: pr}}, nil
+}
+
+func (w *sniffWatcher) Watch(ctx context.Context, iface string) (func() ([]alert.Alert, error), error) {
+	sink := &alertBuffer{}
+	s, err := sniff.Open(sniff.Config{Interface: iface, Live: detect.LiveConfig{
+		Detector: w.cfg,
+		Meter:    flowmeter.Config{IdleTimeout: labIdleTimeout},
+	}}, sink)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	return func() ([]alert.Alert, error) {
+		cancel()
+		err := <-done
+		return sink.all(), err
+	}, nil
+}
+
+// alertBuffer keeps every alert it is sent.
+type alertBuffer struct {
+	mu  sync.Mutex
+	got []alert.Alert
+}
+
+func (b *alertBuffer) Send(_ context.Context, as []alert.Alert) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.got = append(b.got, as...)
+	return nil
+}
+
+func (b *alertBuffer) all() []alert.Alert {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]alert.Alert(nil), b.got...)
+}
