@@ -300,12 +300,16 @@ func (e *Ensemble) sumFixed(X *ml.Matrix, r0, n int, acc []float64, w int, lanes
 	stride := uintptr(cols) * 8
 	at := 0
 	for t, root := range e.roots {
-		start := uint32(root) * 16
-		for j := range lanes {
-			lanes[j] = start
-		}
-		for range e.depth[t] {
-			stepLanes(np, xp, stride, lanes)
+		if d := e.depth[t]; d == 0 {
+			for j := range lanes {
+				lanes[j] = uint32(root) * 16
+			}
+		} else {
+			// Every row starts at the root.
+			rootLanes(&e.fixed[root], xp, stride, lanes)
+			for range d - 1 {
+				stepLanes(np, xp, stride, lanes)
+			}
 		}
 		for j, i := range lanes {
 			acc[j*w+at] += e.leafVal[i>>4]
@@ -338,6 +342,20 @@ func stepLanes(nodes, x unsafe.Pointer, stride uintptr, lanes []uint32) {
 	}
 	for j, i := range lanes {
 		lanes[j] = step(nodes, x, i)
+		x = unsafe.Add(x, stride)
+	}
+}
+
+// rootLanes is stepLanes for lanes that are all at node nd.
+func rootLanes(nd *fixedNode, x unsafe.Pointer, stride uintptr, lanes []uint32) {
+	thr, left := nd.thr, nd.left
+	x = unsafe.Add(x, nd.feat)
+	for j := range lanes {
+		next := left
+		if *(*float64)(x) > thr {
+			next += 16
+		}
+		lanes[j] = next
 		x = unsafe.Add(x, stride)
 	}
 }
