@@ -216,6 +216,9 @@ func (s *scanner) cell() (float64, cellKind, error) {
 	switch c := s.peek(); {
 	case c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I':
 		w := s.word()
+		if v, ok := parseDecimal(w); ok {
+			return v, cellNumber, nil
+		}
 		if v, ok := parseNonFinite(w); ok {
 			return v, cellNonFinite, nil
 		}
@@ -319,4 +322,48 @@ func (s *scanner) end() error {
 		return s.syntax("unexpected %q after the JSON document", c)
 	}
 	return s.readErr()
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseDecimal is strconv.ParseFloat's fast path for the plain decimals
+// flow data is made of (an optional minus, digits, an optional point and
+// digits): when the digits make an integer m < 2⁵³ and there are k ≤ 22
+// of them after the point, m and 10^k are exact float64 values and m/10^k
+// is the correctly rounded quotient, which is what ParseFloat returns.
+// Anything else (exponents, signs, more digits) reports false.
+func parseDecimal[S string | []byte](s S) (float64, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		i, neg = 1, true
+	}
+	var m uint64
+	digits, frac, point := 0, 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits++; digits > 19 {
+				return 0, false
+			}
+			m = m*10 + uint64(c-'0')
+			if point {
+				frac++
+			}
+		case c == '.' && !point:
+			point = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || m >= 1<<53 || frac >= len(pow10) {
+		return 0, false
+	}
+	v := float64(m) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/flowguard/flowguard/internal/ml"
 )
 
 // rows is a request's feature matrix in the model's feature order.
@@ -292,6 +294,10 @@ func decodeCSV(body io.Reader, fi *featureIndex, out *rows, o decodeOptions) err
 			if f == "" {
 				continue // missing: stays NaN
 			}
+			if v, ok := parseDecimal(f); ok {
+				row[c] = v
+				continue
+			}
 			v, err := strconv.ParseFloat(f, 64)
 			kind := cellNumber
 			switch {
@@ -393,12 +399,34 @@ func decodeBody(body io.Reader, f bodyFormat, l *loaded, o decodeOptions) (*rows
 	return out, err
 }
 
+// batchClassifier is a classifier with its own batch evaluator (the tree
+// ensembles), which walks each tree for a block of rows at a time on all
+// cores and gives the probabilities PredictProba gives, bit for bit.
+type batchClassifier interface {
+	PredictProbaBatch(x *ml.Matrix, out []float64, threads int) error
+}
+
 // scoreRows scores every row on all cores: a batch of 100k flows is
 // split into blocks, and each goroutine keeps its own class buffer.
+// Models with a batch evaluator score the cleaned rows through it.
 func scoreRows(l *loaded, in *rows) []verdict {
 	out := make([]verdict, in.n)
 	const block = 512
 	workers := min(runtime.GOMAXPROCS(0), (in.n+block-1)/block)
+	if bc, ok := l.art.Classifier().(batchClassifier); ok && in.n > 1 {
+		k := len(l.art.Schema.Classes)
+		proba := make([]float64, in.n*k)
+		x := &ml.Matrix{Rows: in.n, Cols: in.cols, Data: in.x[:in.n*in.cols]}
+		for i := range in.n {
+			l.art.Clean(x.Row(i))
+		}
+		if bc.PredictProbaBatch(x, proba, workers) == nil {
+			for i := range out {
+				out[i] = l.decide(proba[i*k : (i+1)*k])
+			}
+			return out
+		}
+	}
 	if workers <= 1 {
 		proba := make([]float64, len(l.art.Schema.Classes))
 		for i := range in.n {
