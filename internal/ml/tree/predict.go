@@ -75,31 +75,40 @@ const (
 func Compile(trees []Tree) *Ensemble {
 	e := &Ensemble{roots: make([]int32, len(trees)), outs: make([]int32, len(trees)),
 		depth: make([]uint8, len(trees)), single: true, maxFeature: -1}
+	nodes, values, one := 0, 0, false
+	for i := range trees {
+		nodes += len(trees[i].Nodes)
+		values += len(trees[i].Values)
+		one = one || trees[i].Outputs == 1
+	}
+	e.nodes = make([]flatNode, nodes)
+	e.values = make([]float64, 0, values)
+	if one {
+		e.leafVal = make([]float64, nodes)
+	}
 	var queue, level []int32
+	next := int32(0) // the first free slot of e.nodes
 	for ti := range trees {
 		t := &trees[ti]
 		e.outs[ti] = int32(t.Outputs)
 		base := int32(len(e.values))
 		e.values = append(e.values, t.Values...)
 		// Breadth first, placing each node's children next to each
-		// other; slot[i] is where the node popped i-th goes.
-		e.roots[ti] = int32(len(e.nodes))
-		e.nodes = append(e.nodes, flatNode{})
+		// other: the node popped k-th goes to slot root+k.
+		root := next
+		e.roots[ti] = root
+		next++
 		queue = append(queue[:0], 0)
 		level = append(level[:0], 0)
-		slots := []int32{e.roots[ti]}
 		maxLevel := int32(0)
 		for k := 0; k < len(queue); k++ {
 			n := &t.Nodes[queue[k]]
-			at := slots[k]
+			at := root + int32(k)
 			maxLevel = max(maxLevel, level[k])
 			if n.Feature < 0 {
 				f := flatNode{info: leafBit}
 				if t.Outputs == 1 {
 					f.thr, f.left = math.Inf(1), at
-					for len(e.leafVal) <= int(at) {
-						e.leafVal = append(e.leafVal, 0)
-					}
 					e.leafVal[at] = t.Values[n.Leaf]
 				} else {
 					f.left = base + n.Leaf*int32(t.Outputs)
@@ -108,20 +117,22 @@ func Compile(trees []Tree) *Ensemble {
 				continue
 			}
 			e.maxFeature = max(e.maxFeature, int(n.Feature))
-			f := flatNode{thr: n.Threshold, info: uint32(n.Feature), left: int32(len(e.nodes))}
+			f := flatNode{thr: n.Threshold, info: uint32(n.Feature), left: next}
 			if n.DefaultLeft {
 				f.info |= nanLeft
 			}
 			e.nodes[at] = f
-			e.nodes = append(e.nodes, flatNode{}, flatNode{})
+			next += 2
 			queue = append(queue, n.Left, n.Right)
 			level = append(level, level[k]+1, level[k]+1)
-			slots = append(slots, f.left, f.left+1)
 		}
 		e.depth[ti] = uint8(min(maxLevel, 255))
 		if t.Outputs != 1 || maxLevel > maxFixedDepth {
 			e.single = false
 		}
+	}
+	if one {
+		e.leafVal = e.leafVal[:next]
 	}
 	if len(e.nodes) > math.MaxUint32/16 {
 		e.single = false
