@@ -200,8 +200,10 @@ func (l *Live) tick(now time.Time) {
 	l.Stats.Open.Store(int64(l.meter.Open()))
 }
 
-// delaySink measures each alert's delay and counts the batches the next
-// sink refuses.
+// delaySink stamps each alert with the time it leaves the pipeline (live,
+// the EVE timestamp is when flowguard raised the alert, as Suricata's is;
+// the flow's own times stay in the flowguard block), measures its delay
+// and counts the batches the next sink refuses.
 type delaySink struct {
 	next Sink
 	live *Live
@@ -210,6 +212,7 @@ type delaySink struct {
 func (s *delaySink) Send(ctx context.Context, as []alert.Alert) error {
 	now := s.live.cfg.Now()
 	for i := range as {
+		as[i].Timestamp = now.UTC()
 		s.live.Stats.Delay.Observe(now.Sub(as[i].Flowguard.FlowEnd).Seconds())
 	}
 	s.live.Stats.Alerts.Add(int64(len(as)))
