@@ -274,12 +274,12 @@ func runScenario(ctx context.Context, l *Lab, s *Scenario, cfg *Config, up []str
 	if rate <= 0 {
 		rate = 0.5
 	}
-	for i, c := range l.Clients[:nClients] {
+	for _, c := range l.Clients[:nClients] {
 		argv := append(slices.Clone(cfg.Self), "client", "--victim", td.Victim,
 			"--seed", strconv.FormatInt(seedFrom(cfg.Seed, s.Name+"/"+c.Role), 10),
 			"--rate", strconv.FormatFloat(rate, 'g', -1, 64),
 			"--duration", (length + tail).String(), "--services", strings.Join(up, ","))
-		p, _, err := l.start(c, fmt.Sprintf("%s-client%d", s.Name, i+1), argv...)
+		p, err := l.procs.start(c.NS, c.Role, l.Dir, filepath.Join(out, c.Role+".log"), argv...)
 		if err != nil {
 			return nil, err
 		}
