@@ -122,7 +122,7 @@ func smallAnomalyArtifact(t testing.TB) *Artifact {
 	for i := range x.Data {
 		x.Data[i] = rng.NormFloat64()
 	}
-	f, err := anomaly.Fit(x, anomaly.Options{Trees: 5, SampleSize: 32, Seed: 1})
+	f, err := anomaly.Fit(x, anomaly.Options{Trees: 3, SampleSize: 16, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func smallAnomalyArtifact(t testing.TB) *Artifact {
 	a := &Artifact{Algorithm: AlgoIForest, Model: raw,
 		Schema:     Schema{Features: []string{"a", "b", "c"}, Profile: "engelen", Classes: []string{"benign", "attack"}, Benign: 0},
 		Preprocess: Preprocess{NaN: []float64{0, 0, 0}, PosInf: []float64{3, 3, 3}, NegInf: []float64{-3, -3, -3}},
-		Threshold:  &Threshold{Value: 0.6, TargetFPR: 0.01},
+		Threshold:  &Threshold{Value: 0.55, TargetFPR: 0.01},
 		Anomaly: &Anomaly{Transform: TransformLog1p, Center: []float64{0, 0, 0}, Scale: []float64{1, 1, 1},
 			Profiles: []Profile{{Centroid: []float64{0, 0, 0}, Size: 150, Radius: 2}, {Centroid: []float64{1, 1, 1}, Size: 50, Radius: 1}}}}
 	if err := a.validate(); err != nil {
