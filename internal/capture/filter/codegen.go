@@ -100,17 +100,70 @@ type ins struct {
 	jt, jf int // labels of a conditional jump; -1 otherwise
 }
 
+// regs is what the generator knows the registers hold at a point of the
+// program: A the result of a load (masked or not), X the IPv4 header length
+// loaded from an offset. A test whose load A already holds skips it, which
+// keeps "tcp or udp" from reloading the EtherType at every step; the
+// decisions do not change, as a load that succeeded once succeeds again.
+type regs struct {
+	aValid bool
+	ld     loadKind
+	off    uint32
+	masked bool
+	mask   uint32
+	aX     uint32 // for ldIndH: the offset X was loaded from
+	xValid bool
+	xOff   uint32
+}
+
+// merge is what is known where two paths meet.
+func (r regs) merge(o regs) regs {
+	if !r.aValid || !o.aValid || r.ld != o.ld || r.off != o.off || r.masked != o.masked || r.mask != o.mask || r.aX != o.aX {
+		r.aValid = false
+	}
+	if !r.xValid || !o.xValid || r.xOff != o.xOff {
+		r.xValid = false
+	}
+	return r
+}
+
 type gen struct {
 	code   []ins
 	labels []int // label -> index of the instruction it marks
+
+	// Register knowledge: cur after the last instruction, in[l] over the
+	// jumps to label l seen so far (all of them by the time l is bound,
+	// as jumps go forward only), reached[l] whether there is any.
+	cur     regs
+	in      []regs
+	reached []bool
+	// bindPos is where labels were last bound, and live whether control
+	// can reach the end of the code so far without a jump.
+	bindPos int
+	live    bool
 }
 
 func (g *gen) newLabel() int {
 	g.labels = append(g.labels, -1)
+	g.in = append(g.in, regs{})
+	g.reached = append(g.reached, false)
 	return len(g.labels) - 1
 }
 
-func (g *gen) bind(l int) { g.labels[l] = len(g.code) }
+func (g *gen) bind(l int) {
+	pos := len(g.code)
+	g.labels[l] = pos
+	if !g.reached[l] {
+		return
+	}
+	switch {
+	case g.live || g.bindPos == pos && pos > 0:
+		g.cur = g.cur.merge(g.in[l])
+	default:
+		g.cur = g.in[l]
+	}
+	g.bindPos, g.live = pos, true
+}
 
 func (g *gen) stmt(op uint16, k uint32) {
 	g.code = append(g.code, ins{raw: bpf.RawInstruction{Op: op, K: k}, jt: -1, jf: -1})
@@ -118,6 +171,14 @@ func (g *gen) stmt(op uint16, k uint32) {
 
 func (g *gen) jump(op uint16, k uint32, jt, jf int) {
 	g.code = append(g.code, ins{raw: bpf.RawInstruction{Op: op, K: k}, jt: jt, jf: jf})
+	for _, l := range [2]int{jt, jf} {
+		if g.reached[l] {
+			g.in[l] = g.in[l].merge(g.cur)
+		} else {
+			g.in[l], g.reached[l] = g.cur, true
+		}
+	}
+	g.live = false
 }
 
 // Opcodes of classic BPF (linux/filter.h).
@@ -157,12 +218,27 @@ func (g *gen) emit(n node, tl, fl int) {
 	case notNode:
 		g.emit(n.a, fl, tl)
 	case loadX:
-		g.stmt(opLdxMSH, n.off)
+		if !g.cur.xValid || g.cur.xOff != n.off {
+			g.stmt(opLdxMSH, n.off)
+			g.cur.xValid, g.cur.xOff = true, n.off
+		}
 		g.emit(n.body, tl, fl)
 	case test:
-		g.stmt(loadOps[n.ld], n.off)
-		if n.masked {
-			g.stmt(opAndK, n.mask)
+		c := g.cur
+		holds := c.aValid && c.ld == n.ld && c.off == n.off && c.masked == n.masked && (!n.masked || c.mask == n.mask)
+		if holds && n.ld == ldIndH {
+			holds = c.xValid && c.xOff == c.aX
+		}
+		if !holds {
+			g.stmt(loadOps[n.ld], n.off)
+			g.cur = regs{aValid: true, ld: n.ld, off: n.off, xValid: c.xValid, xOff: c.xOff}
+			if n.ld == ldIndH {
+				g.cur.aX = c.xOff // the parser puts every indirect load under a loadX
+			}
+			if n.masked {
+				g.stmt(opAndK, n.mask)
+				g.cur.masked, g.cur.mask = true, n.mask
+			}
 		}
 		for i, k := range n.ks {
 			if i == len(n.ks)-1 {
@@ -183,7 +259,7 @@ func (g *gen) emit(n node, tl, fl int) {
 // target lies further goes through an unconditional jump placed right after
 // it, and the layout is redone until every jump fits.
 func generate(tree node, snapLen uint32) []bpf.RawInstruction {
-	g := &gen{}
+	g := &gen{live: true}
 	accept, reject := g.newLabel(), g.newLabel()
 	g.emit(tree, accept, reject)
 	g.bind(accept)

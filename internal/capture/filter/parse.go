@@ -45,6 +45,19 @@ type parser struct {
 	expr  string
 	vlans uint32 // vlan primitives seen so far: each moves later offsets by a tag
 	last  qual
+	fold  *fold // the term just parsed, when more values can join it
+}
+
+// fold is a port or IPv4 host primitive that later bare values joined by
+// or are merged into ("port 80 or 443" tests the port field against both
+// values at once). Besides being shorter, this is what tcpdump's optimizer
+// makes of it, and it decides truncated packets the same way: the merged
+// test accepts on the source port without loading the destination port.
+type fold struct {
+	q     qual
+	value func(token) (uint32, bool) // a value that can join, parsed
+	build func(ks []uint32) node
+	ks    []uint32
 }
 
 var (
@@ -130,6 +143,7 @@ func (p *parser) parseExpr() (node, error) {
 	if err != nil {
 		return nil, err
 	}
+	f := p.fold
 	for {
 		t := p.peek()
 		and, or := isAnd(t), isOr(t)
@@ -137,6 +151,15 @@ func (p *parser) parseExpr() (node, error) {
 			return left, nil
 		}
 		p.next()
+		if v := p.peek(); or && f != nil && isValue(v) && p.last == f.q {
+			if k, ok := f.value(v); ok {
+				p.next()
+				f.ks = append(f.ks, k)
+				left = f.build(f.ks)
+				continue
+			}
+		}
+		f = nil
 		right, err := p.parseTerm(true)
 		if err != nil {
 			return nil, err
@@ -153,6 +176,7 @@ func (p *parser) parseExpr() (node, error) {
 // afterOp says the term follows and/or, where a bare value takes the last
 // qualifiers.
 func (p *parser) parseTerm(afterOp bool) (node, error) {
+	p.fold = nil
 	t := p.peek()
 	switch {
 	case isNot(t):
@@ -161,6 +185,7 @@ func (p *parser) parseTerm(afterOp bool) (node, error) {
 		if err != nil {
 			return nil, err
 		}
+		p.fold = nil
 		return notNode{n}, nil
 	case t.kind == tLParen:
 		p.next()
@@ -176,6 +201,7 @@ func (p *parser) parseTerm(afterOp bool) (node, error) {
 		}
 		p.next()
 		p.last.valid = false // tcpdump does not carry qualifiers out of parentheses
+		p.fold = nil
 		return n, nil
 	case isValue(t):
 		p.next()
@@ -406,7 +432,19 @@ func (p *parser) primitive(q qual, v token) (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return p.ports(protos, q.dir, lo, hi), nil
+		if typ == "portrange" {
+			return p.ports(protos, q.dir, func(ld loadKind, off uint32) node {
+				return and2(test{ld: ld, off: off, op: jGe, ks: []uint32{lo}}, notNode{test{ld: ld, off: off, op: jGt, ks: []uint32{hi}}})
+			}), nil
+		}
+		build := p.atThisOffset(func(ks []uint32) node {
+			return p.ports(protos, q.dir, func(ld loadKind, off uint32) node { return eq(ld, off, ks...) })
+		})
+		p.fold = &fold{q: q, build: build, ks: []uint32{lo}, value: func(t token) (uint32, bool) {
+			n, err := number(t, 65535)
+			return n, err == nil
+		}}
+		return build(p.fold.ks), nil
 	case "proto":
 		if q.dir != dirAny {
 			return nil, errAt(v, "proto takes no src or dst")
@@ -416,16 +454,22 @@ func (p *parser) primitive(q qual, v token) (node, error) {
 	return nil, errAt(v, "unknown qualifier %s", typ) // unreachable: typ comes from typeWords
 }
 
-// ports matches a port (lo == hi) or a range of ports of the given
+// atThisOffset wraps a builder of a primitive so that it builds for the
+// vlan offset of now, when it is called again later to fold in values.
+func (p *parser) atThisOffset(build func([]uint32) node) func([]uint32) node {
+	vlans := p.vlans
+	return func(ks []uint32) node {
+		saved := p.vlans
+		p.vlans = vlans
+		defer func() { p.vlans = saved }()
+		return build(ks)
+	}
+}
+
+// ports matches ports (check tests one port field) of the given
 // transport protocols, over IPv6 and IPv4: on IPv4 through the header
 // length in X, and never in a non-first fragment.
-func (p *parser) ports(protos []uint32, d dirKind, lo, hi uint32) node {
-	check := func(ld loadKind, off uint32) node {
-		if lo == hi {
-			return eq(ld, off, lo)
-		}
-		return and2(test{ld: ld, off: off, op: jGe, ks: []uint32{lo}}, notNode{test{ld: ld, off: off, op: jGt, ks: []uint32{hi}}})
-	}
+func (p *parser) ports(protos []uint32, d dirKind, check func(ld loadKind, off uint32) node) node {
 	n := p.netOff()
 	v6 := and2(p.isIPv6(), eq(ldAbsB, n+6, protos...), byDir(d, check(ldAbsH, n+40), check(ldAbsH, n+42)))
 	v4 := and2(p.isIPv4(), eq(ldAbsB, n+9, protos...),
@@ -595,29 +639,19 @@ func (p *parser) hostNet(q qual, typ string, v token) (node, error) {
 		if bitsN > 0 {
 			mask = ^uint32(0) << (32 - bitsN)
 		}
-		cmp := func(off uint32) node {
-			switch mask {
-			case 0:
-				return nil
-			case 0xffffffff:
-				return eq(ldAbsW, off, k)
+		if mask != 0xffffffff {
+			return p.host4(q, mask, []uint32{k}), nil
+		}
+		build := p.atThisOffset(func(ks []uint32) node { return p.host4(q, mask, ks) })
+		p.fold = &fold{q: q, build: build, ks: []uint32{k}, value: func(t token) (uint32, bool) {
+			a, err := netip.ParseAddr(t.text)
+			if err != nil || !a.Is4() || typ != "host" {
+				return 0, false
 			}
-			return meq(ldAbsW, off, mask, k)
-		}
-		n := p.netOff()
-		ip := and2(p.isIPv4(), byDir(q.dir, cmp(n+12), cmp(n+16)))
-		arp := func(types ...uint32) node {
-			return and2(eq(ldAbsH, p.typeOff(), types...), byDir(q.dir, cmp(n+14), cmp(n+24)))
-		}
-		switch {
-		case q.proto == "ip" || q.proto == "" && !p.link.ether:
-			return ip, nil
-		case q.proto == "arp":
-			return arp(0x0806), nil
-		case q.proto == "rarp":
-			return arp(0x8035), nil
-		}
-		return or2(ip, arp(0x0806, 0x8035)), nil
+			b := a.As4()
+			return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), true
+		}}
+		return build(p.fold.ks), nil
 	}
 	if q.proto != "" && q.proto != "ip6" {
 		return nil, errAt(v, "%q modifier applied to an IPv6 %s", q.proto, typ)
@@ -641,6 +675,34 @@ func (p *parser) hostNet(q qual, typ string, v token) (node, error) {
 	}
 	n := p.netOff()
 	return and2(p.isIPv6(), byDir(q.dir, side(n+8), side(n+24))), nil
+}
+
+// host4 matches IPv4 addresses (any of ks, after the mask) in IPv4 and,
+// unless a protocol says otherwise, ARP and RARP packets.
+func (p *parser) host4(q qual, mask uint32, ks []uint32) node {
+	cmp := func(off uint32) node {
+		switch mask {
+		case 0:
+			return nil
+		case 0xffffffff:
+			return eq(ldAbsW, off, ks...)
+		}
+		return meq(ldAbsW, off, mask, ks[0])
+	}
+	n := p.netOff()
+	ip := and2(p.isIPv4(), byDir(q.dir, cmp(n+12), cmp(n+16)))
+	arp := func(types ...uint32) node {
+		return and2(eq(ldAbsH, p.typeOff(), types...), byDir(q.dir, cmp(n+14), cmp(n+24)))
+	}
+	switch {
+	case q.proto == "ip" || q.proto == "" && !p.link.ether:
+		return ip
+	case q.proto == "arp":
+		return arp(0x0806)
+	case q.proto == "rarp":
+		return arp(0x8035)
+	}
+	return or2(ip, arp(0x0806, 0x8035))
 }
 
 // netValue parses the address of a host or net primitive and its prefix

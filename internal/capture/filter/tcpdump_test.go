@@ -55,8 +55,9 @@ var rawExprs = []string{
 	"net 10.0.0.0/8", "ip6 net 2001:db8::/32", "portrange 1-1023", "less 100", "proto 47",
 }
 
-// longExprs are expressions whose programs are longer than a conditional
-// jump reaches, so that the trampolines are compared too.
+// longExprs are expressions with long lists of values, folded into one test
+// or (spelt out) compiled to programs longer than a conditional jump
+// reaches, so that the trampolines are compared too.
 func longExprs() []string {
 	var hosts, ports []string
 	for i := range 40 {
@@ -65,6 +66,7 @@ func longExprs() []string {
 	}
 	return []string{
 		"host " + strings.Join(hosts, " or "),
+		"host " + strings.Join(hosts, " or host "),
 		"tcp and (port " + strings.Join(ports, " or ") + ") or udp port 53",
 	}
 }
