@@ -27,7 +27,7 @@ runs attack scenarios with real tools (nmap, hping3, slowhttptest, hydra,
 sqlmap), captures the bridge, and writes a labelled dataset per scenario.
 Needs root; scripts/lab-deps.sh installs the Debian packages. See docs/lab.md.`,
 	}
-	cmd.AddCommand(newLabListCmd(e), newLabRunCmd(e), newLabRoleCmd(e, "victim"), newLabRoleCmd(e, "client"))
+	cmd.AddCommand(newLabListCmd(e), newLabRunCmd(e), newLabCleanCmd(e), newLabRoleCmd(e, "victim"), newLabRoleCmd(e, "client"))
 	return cmd
 }
 
@@ -141,6 +141,25 @@ func newLabRoleCmd(e *env, role string) *cobra.Command {
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return lab.ChildMain(cmd.Context(), append([]string{role}, args...), e.stderr)
+		},
+	}
+}
+
+func newLabCleanCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "clean",
+		Short: "Remove what runs killed outright (SIGKILL) left behind: namespaces, links, processes",
+		Long: `Every run tears its lab down, also on failure or Ctrl-C; only a run killed
+with SIGKILL (or a crash of the machine) leaves namespaces and links behind.
+This removes the labs whose flowguard process is gone; running labs are left
+alone. Runs also do this when they start. Needs root.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids, err := lab.Clean(cmd.Context())
+			for _, id := range ids {
+				fmt.Fprintf(e.stderr, "lab: removed lab %s\n", id)
+			}
+			return err
 		},
 	}
 }

@@ -75,10 +75,24 @@ func Build(ctx context.Context, clients int) (l *Lab, err error) {
 		return nil, err
 	}
 	var rb [3]byte
-	if _, err := rand.Read(rb[:]); err != nil {
-		return nil, err
+	var id string
+	for {
+		if _, err := rand.Read(rb[:]); err != nil {
+			return nil, err
+		}
+		id = hex.EncodeToString(rb[:2])
+		// Another lab's suffix, alive or remains, is not reused.
+		if _, err := os.Stat(ownerDir + "/" + id); err == nil || linkExists("fg-"+id+"-br") {
+			continue
+		}
+		if _, err := os.Stat("/run/netns/fglab-" + id + "-victim"); err == nil {
+			continue
+		}
+		break
 	}
-	id := hex.EncodeToString(rb[:2])
+	if err := recordOwner(id); err != nil {
+		return nil, fmt.Errorf("lab owner record: %w", err)
+	}
 	third := 1 + int(rb[2])%254
 	l = &Lab{ID: id, ip: ipPath, bridge: "fg-" + id + "-br",
 		Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 99, byte(third), 0}), 24)}
@@ -234,6 +248,9 @@ func (l *Lab) Close() error {
 		if err := os.RemoveAll(l.Dir); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if len(errs) == 0 {
+		os.Remove(ownerDir + "/" + l.ID)
 	}
 	return errors.Join(errs...)
 }

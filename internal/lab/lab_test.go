@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -226,4 +227,35 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestCleanRemains builds a lab, makes its owner look dead (as after a
+// SIGKILL) and checks that Clean removes it and leaves live labs alone.
+func TestCleanRemains(t *testing.T) {
+	needLab(t)
+	ctx := context.Background()
+	dead, err := Build(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := Build(ctx, 0)
+	if err != nil {
+		dead.Close()
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if err := os.WriteFile(filepath.Join(ownerDir, dead.ID), []byte("999999999 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := Clean(ctx)
+	if err != nil {
+		t.Error(err)
+	}
+	if !slices.Contains(ids, dead.ID) || slices.Contains(ids, live.ID) {
+		t.Errorf("cleaned %v; want %s and not %s", ids, dead.ID, live.ID)
+	}
+	assertTornDown(t, dead)
+	if !linkExists(live.Bridge()) {
+		t.Errorf("the live lab's bridge %s was removed", live.Bridge())
+	}
 }

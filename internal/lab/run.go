@@ -151,6 +151,11 @@ func Run(ctx context.Context, cfg Config) (sum *Summary, err error) {
 		return nil, err
 	}
 
+	if ids, err := Clean(ctx); err != nil {
+		logf("removing remains of killed runs: %v", err)
+	} else if len(ids) > 0 {
+		logf("removed the remains of killed runs %s", strings.Join(ids, ", "))
+	}
 	logf("building the lab (%d clients)", clients)
 	l, err := Build(ctx, clients)
 	if err != nil {
