@@ -62,12 +62,13 @@ func newSniffCmd(e *env) *cobra.Command {
 	var (
 		lf                       liveFlags
 		iface, modelPath, output string
+		anomalyPath              string
 		storeURL, metricsListen  string
 		webhooks                 []string
 		duration                 time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "sniff -i IFACE [--filter EXPR] [--model MODEL] [--store URL]",
+		Use:   "sniff -i IFACE [--filter EXPR] [--model MODEL] [--anomaly-model MODEL] [--store URL]",
 		Short: "Detect attacks live on a network interface: EVE JSON alerts as they happen",
 		Long: `Captures from a network interface (AF_PACKET, Linux; needs root or
 CAP_NET_RAW), meters packets into flows with the profile the model was trained
@@ -87,6 +88,10 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 			pr, ok := flowmeter.Profiles[a.Schema.Profile]
 			if !ok {
 				return fmt.Errorf("model %s was trained on %q features, which no flow-meter profile computes", name, a.Schema.Profile)
+			}
+			an, err := loadAnomalyModel(anomalyPath)
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			if duration > 0 {
@@ -118,7 +123,7 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 				routes = append(routes, alert.Route{Name: "webhook " + u, Sink: w})
 			}
 			fan := alert.NewFanout(log, 0, routes...)
-			s, err := sniff.Open(lf.config(iface, detect.Config{Model: a, ModelName: name, Profile: pr}), fan)
+			s, err := sniff.Open(lf.config(iface, detect.Config{Model: a, ModelName: name, Profile: pr, Anomaly: an, AnomalyName: anomalyPath}), fan)
 			if err != nil {
 				fan.Close()
 				closeOut()
@@ -151,6 +156,7 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 	f := cmd.Flags()
 	f.StringVarP(&iface, "interface", "i", "", "network interface to capture from (required)")
 	f.StringVar(&modelPath, "model", "", "model file (default: the embedded model)")
+	f.StringVar(&anomalyPath, "anomaly-model", "", "also score flows with this anomaly model (train --algo iforest): anomalies the classifier misses raise alerts of kind \"anomaly\"")
 	f.StringVarP(&output, "output", "o", "-", `EVE JSON output ("-" for stdout)`)
 	f.StringVar(&storeURL, "store", "", "also store alerts: sqlite:PATH or postgres://...")
 	f.StringArrayVar(&webhooks, "webhook", nil, "also POST alerts to this URL (repeatable)")
