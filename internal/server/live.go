@@ -32,7 +32,8 @@ func (lv *live) open(l *loaded, fan *alert.Fanout) (*sniff.Sniffer, error) {
 	}
 	cfg := lv.s.cfg.Capture
 	cfg.Interface = lv.s.cfg.Interface
-	cfg.Live.Detector = detect.Config{Model: l.art, ModelName: l.id, Profile: l.profile}
+	cfg.Live.Detector = detect.Config{Model: l.art, ModelName: l.id, Profile: l.profile,
+		Anomaly: lv.s.cfg.AnomalyModel, AnomalyName: lv.s.cfg.AnomalyModelName}
 	sn, err := sniff.Open(cfg, &jobSink{s: lv.s, fan: fan})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
