@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flowguard/flowguard/internal/alert"
 )
 
 // TestMain lets the test binary stand in for flowguard in the lab's
@@ -68,6 +70,8 @@ func TestRunBenignAndSYNFlood(t *testing.T) {
 		Progress:  testWriter{t},
 		onBuild:   func(b *Lab) { l = b },
 	}
+	fw := &fakeWatcher{}
+	cfg.Watcher = fw
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	sum, err := Run(ctx, cfg)
@@ -95,13 +99,16 @@ func TestRunBenignAndSYNFlood(t *testing.T) {
 		if err := json.Unmarshal(b, &res); err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range []string{"flows", "attack_flows", "packets", "steps"} {
+		for _, k := range []string{"flows", "attack_flows", "packets", "steps",
+			"detected", "recall", "false_alerts", "false_alert_rate", "first_alert_seconds"} {
 			if _, ok := res[k]; !ok {
 				t.Errorf("%s: summary.json has no %q", name, k)
 			}
 		}
-		if _, ok := res["recall"]; ok {
-			t.Errorf("%s: detection fields without --detect", name)
+		// The fake watcher's one alert matches no flow.
+		if res["false_alerts"] != 1.0 || res["detected"] != 0.0 || res["first_alert_seconds"] != nil {
+			t.Errorf("%s: false_alerts %v detected %v first_alert_seconds %v, want 1 0 null",
+				name, res["false_alerts"], res["detected"], res["first_alert_seconds"])
 		}
 		labels := csvLabels(t, filepath.Join(dir, "flows.csv"), attacker)
 		csvLabels(t, filepath.Join(dir, "flows-cic2017.csv"), attacker)
@@ -119,6 +126,9 @@ func TestRunBenignAndSYNFlood(t *testing.T) {
 				t.Errorf("hping3-syn: %d BENIGN flows, want background traffic", labels["BENIGN"])
 			}
 		}
+	}
+	if fw.watched != 2 || fw.iface != sum.Bridge {
+		t.Errorf("watcher: %d watches on %q, want 2 on %q", fw.watched, fw.iface, sum.Bridge)
 	}
 	var all Summary
 	b, err := os.ReadFile(filepath.Join(out, "summary.json"))
@@ -258,4 +268,18 @@ func TestCleanRemains(t *testing.T) {
 	if !linkExists(live.Bridge()) {
 		t.Errorf("the live lab's bridge %s was removed", live.Bridge())
 	}
+}
+
+// fakeWatcher stands in for live detection: one alert on no flow.
+type fakeWatcher struct {
+	watched int
+	iface   string
+}
+
+func (w *fakeWatcher) Watch(ctx context.Context, iface string) (func() ([]alert.Alert, error), error) {
+	w.watched++
+	w.iface = iface
+	return func() ([]alert.Alert, error) {
+		return []alert.Alert{{CommunityID: "1:nothing", Timestamp: time.Now(), Flowguard: alert.Detail{FlowStart: time.Now()}}}, nil
+	}, nil
 }

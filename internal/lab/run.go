@@ -179,6 +179,9 @@ func Run(ctx context.Context, cfg Config) (sum *Summary, err error) {
 	logf("victim services up: %s", strings.Join(up, ", "))
 	for _, s := range scs {
 		res, err := runScenario(ctx, l, s, &cfg, up, logf)
+		if err != nil && ctx.Err() != nil {
+			return sum, fmt.Errorf("scenario %s: interrupted (%w); the lab is torn down", s.Name, ctx.Err())
+		}
 		if err != nil {
 			return sum, fmt.Errorf("scenario %s: %w", s.Name, err)
 		}
@@ -265,10 +268,18 @@ func runScenario(ctx context.Context, l *Lab, s *Scenario, cfg *Config, up []str
 		return nil, err
 	}
 	var stopWatch func() ([]alert.Alert, error)
+	watching := false
 	if cfg.Watcher != nil {
 		if stopWatch, err = cfg.Watcher.Watch(ctx, l.Bridge()); err != nil {
 			return nil, fmt.Errorf("live detection: %w", err)
 		}
+		watching = true
+		// On early returns the watcher is still stopped.
+		defer func() {
+			if watching {
+				stopWatch()
+			}
+		}()
 	}
 
 	logf("%s: %s (%s, %d background clients)", s.Name, s.Description, length, nClients)
@@ -312,7 +323,8 @@ func runScenario(ctx context.Context, l *Lab, s *Scenario, cfg *Config, up []str
 	}
 	var alerts []alert.Alert
 	var watchErr error
-	if stopWatch != nil {
+	if watching {
+		watching = false
 		alerts, watchErr = stopWatch()
 	}
 	tp.intFirst = true
