@@ -35,11 +35,26 @@ restore() {
 	fi
 }
 trap restore EXIT
+trap 'exit 1' INT TERM
 printf '#!/bin/sh\nexit 101\n' >"$policy"
 chmod 755 "$policy"
 
+# Daemons of the root network namespace running before the install (a
+# machine's own SSH server, say) are left alone; only new ones are stopped.
+rootns=$(readlink /proc/1/ns/net)
+daemons() {
+	for d in sshd vsftpd dnsmasq; do
+		for pid in $(pgrep -x "$d" 2>/dev/null || true); do
+			[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$rootns" ] && echo "$pid"
+		done
+	done
+	return 0
+}
+before=" $(daemons | tr '\n' ' ') "
+
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
+# shellcheck disable=SC2086 # $missing is a list of package names
 if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } >"$log" 2>&1; then
 	cat "$log" >&2
 	rm -f "$log"
@@ -48,13 +63,11 @@ fi
 rm -f "$log"
 
 # Belt and braces: without systemd, some maintainer scripts start daemons
-# directly. None of them belongs in the root namespace.
-for d in sshd vsftpd dnsmasq; do
-	for pid in $(pgrep -x "$d" 2>/dev/null || true); do
-		# Only daemons in the root network namespace; lab instances live elsewhere.
-		if [ "$(readlink /proc/$pid/ns/net 2>/dev/null)" = "$(readlink /proc/1/ns/net)" ]; then
-			kill "$pid" 2>/dev/null || true
-		fi
-	done
+# directly, policy-rc.d or not. None of them belongs in the root namespace.
+for pid in $(daemons); do
+	case "$before" in
+	*" $pid "*) ;;
+	*) kill "$pid" 2>/dev/null || true ;;
+	esac
 done
 exit 0
