@@ -31,6 +31,12 @@ type Config struct {
 	// attached before the socket is bound to the interface, so no frame
 	// escapes it. Its return value bounds the bytes captured, as in
 	// libpcap. Empty accepts everything.
+	//
+	// It sees frames as Next returns them, VLAN tags included: Linux takes
+	// the tag out of a received frame before socket filters run, so on
+	// Ethernet tagged frames pass the kernel and the program runs on them
+	// in user space once the tag is back. VLAN traffic thus costs a copy
+	// to user space even when the filter rejects it.
 	Filter []bpf.RawInstruction
 
 	SnapLen int // bytes kept of each frame; default 65535

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/flowguard/flowguard/internal/capture"
@@ -53,6 +54,12 @@ type Source struct {
 	left    uint32
 	off     int
 	vlanBuf []byte // frames with the VLAN tag put back, allocated on first use
+
+	// vlanFilter runs Config.Filter on frames whose VLAN tag the kernel
+	// had stripped, after the tag is put back; nil when the kernel filter
+	// sees every frame as it is (see attachFilter).
+	vlanFilter *bpf.VM
+	rejected   atomic.Uint64 // frames vlanFilter rejected, not packets for Stats
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -132,17 +139,8 @@ func (s *Source) setup() error {
 	s.ring = ring
 
 	if len(s.cfg.Filter) > 0 {
-		if len(s.cfg.Filter) > 4096 { // BPF_MAXINSNS
-			return fmt.Errorf("filter of %d instructions exceeds the kernel's 4096", len(s.cfg.Filter))
-		}
-		// bpf.RawInstruction and unix.SockFilter have the same layout
-		// (u16 code, u8 jt, u8 jf, u32 k); the kernel copies the program.
-		prog := unix.SockFprog{
-			Len:    uint16(len(s.cfg.Filter)),
-			Filter: (*unix.SockFilter)(unsafe.Pointer(&s.cfg.Filter[0])),
-		}
-		if err := unix.SetsockoptSockFprog(s.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog); err != nil {
-			return fmt.Errorf("setsockopt SO_ATTACH_FILTER (%d instructions): %w", len(s.cfg.Filter), err)
+		if err := s.attachFilter(); err != nil {
+			return err
 		}
 	}
 
@@ -165,6 +163,67 @@ func (s *Source) setup() error {
 		{Fd: int32(s.wakeFd), Events: unix.POLLIN},
 	}
 	return nil
+}
+
+// attachFilter attaches Config.Filter to the socket.
+//
+// The Linux receive path takes the outer VLAN tag out of the frame into the
+// packet's metadata before any socket filter runs, so a program written for
+// frames as they are on the wire, in a capture file and after Next puts the
+// tag back (filter.Compile's, tcpdump -dd's) would not see the tag: "vlan"
+// would match nothing and "ip" also tagged IPv4. So on Ethernet the kernel
+// runs, in front of the program, a test of the tag metadata that lets every
+// tagged frame through, and Next runs the program on those frames once the
+// tag is back. Untagged frames are filtered in the kernel as usual. A
+// program that reads packet metadata itself (SKF_AD loads, as libpcap
+// emits for live captures) is attached as it is.
+func (s *Source) attachFilter() error {
+	prog := s.cfg.Filter
+	if s.link == capture.LinkEthernet && !readsMetadata(prog) {
+		ins, ok := bpf.Disassemble(prog)
+		if !ok {
+			return errors.New("filter program has instructions that are not classic BPF")
+		}
+		vm, err := bpf.NewVM(ins)
+		if err != nil {
+			return fmt.Errorf("filter program: %w", err)
+		}
+		s.vlanFilter = vm
+		head, err := bpf.Assemble([]bpf.Instruction{
+			bpf.LoadExtension{Num: bpf.ExtVLANTagPresent},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0, SkipTrue: 1},
+			bpf.RetConstant{Val: uint32(s.cfg.SnapLen)},
+		})
+		if err != nil {
+			return err // cannot happen: a fixed, valid program
+		}
+		prog = append(head, prog...) // the program's jumps are relative: unchanged
+	}
+	if len(prog) > 4096 { // BPF_MAXINSNS
+		return fmt.Errorf("filter of %d instructions exceeds the kernel's 4096", len(prog))
+	}
+	// bpf.RawInstruction and unix.SockFilter have the same layout (u16
+	// code, u8 jt, u8 jf, u32 k); the kernel copies the program.
+	fprog := unix.SockFprog{
+		Len:    uint16(len(prog)),
+		Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0])),
+	}
+	if err := unix.SetsockoptSockFprog(s.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog); err != nil {
+		return fmt.Errorf("setsockopt SO_ATTACH_FILTER (%d instructions): %w", len(prog), err)
+	}
+	return nil
+}
+
+// readsMetadata says whether a program loads any of the kernel's packet
+// metadata (absolute loads at SKF_AD_OFF and above).
+func readsMetadata(prog []bpf.RawInstruction) bool {
+	const skfAdOff = 0xfffff000 // SKF_AD_OFF, -0x1000
+	for _, in := range prog {
+		if in.Op&0x07 == 0x00 && in.Op&0xe0 == 0x20 && in.K >= skfAdOff { // BPF_LD | BPF_ABS
+			return true
+		}
+	}
+	return false
 }
 
 // Next reads the next packet into p. p.Data points into the ring (or, for a
@@ -259,6 +318,16 @@ func (s *Source) nextInRing(p *capture.Packet) bool {
 			}
 			data = s.insertVLAN(data, tpid, uint16(h.Hv1.Vlan_tci))
 			origLen += vlanTagLen
+			if s.vlanFilter != nil {
+				n, err := s.vlanFilter.Run(data)
+				if err != nil || n == 0 {
+					s.rejected.Add(1)
+					continue
+				}
+				if n < len(data) {
+					data = data[:n]
+				}
+			}
 		}
 		if len(data) > s.cfg.SnapLen {
 			data = data[:s.cfg.SnapLen]
@@ -293,14 +362,19 @@ func (s *Source) blockStatus(blk int) *uint32 {
 
 // Stats returns the kernel's counters, cumulative since Open. The kernel
 // resets them on every read, so the Source adds them up. After Close it
-// returns the totals as of Close.
+// returns the totals as of Close. Packets leaves out the tagged frames the
+// filter rejected in user space (see attachFilter); Drops may include such
+// frames, as the kernel drops them before they are filtered.
 func (s *Source) Stats() (Stats, error) {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
-	if s.statErr != nil {
-		return s.stats, nil
+	var err error
+	if s.statErr == nil {
+		err = s.readStatsLocked()
 	}
-	return s.stats, s.readStatsLocked()
+	st := s.stats
+	st.Packets -= min(st.Packets, s.rejected.Load())
+	return st, err
 }
 
 func (s *Source) readStatsLocked() error {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flowguard/flowguard/internal/capture"
+	"github.com/flowguard/flowguard/internal/capture/filter"
 )
 
 // vethPair is a veth pair whose one end (Root) is in the test's network
@@ -555,5 +556,67 @@ func TestOpenNotRoot(t *testing.T) {
 	_, err := Open(Config{Interface: "lo"})
 	if err == nil || !strings.Contains(err.Error(), "CAP_NET_RAW") {
 		t.Errorf("Open as non-root: %v, want a hint at CAP_NET_RAW", err)
+	}
+}
+
+// TestFilterVLAN attaches compiled pcap-filter expressions and sends tagged
+// and untagged frames: the decisions must be those of tcpdump on the frames
+// as sent (with their tags), although the kernel strips the tag before the
+// socket filter runs.
+func TestFilterVLAN(t *testing.T) {
+	v := newVeth(t)
+	in := newInjector(t, v)
+	frames := []struct {
+		name string
+		f    []byte
+	}{
+		{"untagged 9999", udpFrame(v.RootMAC, 0, 0, 9999, []byte("u9999"))},
+		{"vlan 10 9999", udpFrame(v.RootMAC, 0x8100, 10, 9999, []byte("v10-9999"))},
+		{"vlan 11 9999", udpFrame(v.RootMAC, 0x8100, 11, 9999, []byte("v11-9999"))},
+		{"vlan 10 8888", udpFrame(v.RootMAC, 0x8100, 10, 8888, []byte("v10-8888"))},
+		{"qinq 10 9999", udpFrame(v.RootMAC, 0x88a8, 10, 9999, []byte("q10-9999"))},
+		{"untagged 8888", udpFrame(v.RootMAC, 0, 0, 8888, []byte("u8888"))},
+	}
+	tests := []struct {
+		expr string
+		want []string
+	}{
+		{"udp port 9999", []string{"untagged 9999"}},
+		{"vlan", []string{"vlan 10 9999", "vlan 11 9999", "vlan 10 8888", "qinq 10 9999"}},
+		{"vlan 10 and udp port 9999", []string{"vlan 10 9999", "qinq 10 9999"}},
+		{"not vlan", []string{"untagged 9999", "untagged 8888"}},
+		{"udp", []string{"untagged 9999", "untagged 8888"}},
+		{"vlan and udp", []string{"vlan 10 9999", "vlan 11 9999", "vlan 10 8888", "qinq 10 9999"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			prog, err := filter.Compile(tt.expr, capture.LinkEthernet, 65535)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := openTest(t, Config{Interface: v.Root, Filter: prog})
+			for _, fr := range frames {
+				in.send(t, fr.f)
+			}
+			got, _ := collect(t, s, len(tt.want))
+			var names []string
+			for _, g := range got {
+				for _, fr := range frames {
+					if bytes.Equal(g, fr.f) {
+						names = append(names, fr.name)
+					}
+				}
+			}
+			if strings.Join(names, ",") != strings.Join(tt.want, ",") || len(got) != len(tt.want) {
+				t.Errorf("captured %v (%d frames), want %v", names, len(got), tt.want)
+			}
+			st, err := s.Stats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Packets != uint64(len(tt.want)) {
+				t.Errorf("Stats.Packets %d, want %d", st.Packets, len(tt.want))
+			}
+		})
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"testing"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/flowguard/flowguard/internal/capture"
+	"github.com/flowguard/flowguard/internal/capture/filter"
 )
 
 // fakeRing lays out blocks the way the kernel fills them, each holding
@@ -81,12 +83,25 @@ func TestRingWalk(t *testing.T) {
 // hand-over and give-back included, no syscalls): the hot path of a busy
 // link, where a block is always ready.
 func BenchmarkRing(b *testing.B) {
+	// "udp port 53 or vlan" from internal/capture/filter: a tagged frame
+	// fails the port test and is accepted by the vlan test.
+	prog, err := filter.Compile("udp port 53 or vlan", capture.LinkEthernet, 65535)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ins, _ := bpf.Disassemble(prog)
+	vm, err := bpf.NewVM(ins)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
 		name string
 		vlan bool
-	}{{"plain", false}, {"vlan", true}} {
+		vm   *bpf.VM
+	}{{"plain", false, nil}, {"vlan", true, nil}, {"vlan-filtered", true, vm}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := fakeRing(4, 1<<20, 1024, 512, bc.vlan)
+			s.vlanFilter = bc.vm
 			s.refill()
 			var p capture.Packet
 			b.ReportAllocs()
