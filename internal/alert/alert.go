@@ -59,6 +59,9 @@ type Detail struct {
 	// "anomaly", and on a classifier alert whose flow was also anomalous
 	// (one alert per flow carries both verdicts).
 	Anomaly *Anomaly `json:"anomaly,omitempty"`
+	// Early is set on a verdict made while the flow was still in
+	// progress (live capture, --early): FlowEnd is its latest packet.
+	Early bool `json:"early,omitempty"`
 }
 
 // Anomaly says how unusual a flow is against normal traffic and which

@@ -236,6 +236,9 @@ func appendAlert(b []byte, a *Alert) []byte {
 		b = appendFloat(b, an.ProfileRadius)
 		b = append(b, '}')
 	}
+	if d.Early {
+		b = append(b, `,"early":true`...)
+	}
 	return append(b, "}}"...)
 }
 

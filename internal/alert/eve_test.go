@@ -141,6 +141,7 @@ func TestMarshalCoversAlert(t *testing.T) {
 	an := testAlert(4)
 	an.Flowguard.Kind, an.Flowguard.Class = "anomaly", "anomaly"
 	an.Flowguard.Anomaly = &Anomaly{Model: "iforest", Score: 0.71, Threshold: 0.66, NearestProfile: 3, ProfileDistance: 7.25, ProfileRadius: 2.5}
+	an.Flowguard.Early = true
 	for _, a := range []Alert{testAlert(3), a, an} {
 		std, err := json.Marshal(plain(a))
 		if err != nil {
@@ -175,6 +176,7 @@ func normalizeTimes(t *testing.T, m map[string]any) {
 
 func TestRoundTrip(t *testing.T) {
 	a := testAlert(5)
+	a.Flowguard.Early = true
 	a.Flowguard.Anomaly = &Anomaly{Model: "iforest", Score: 0.71, Threshold: 0.66, NearestProfile: 3, ProfileDistance: 7.25, ProfileRadius: 2.5}
 	b, _ := json.Marshal(a)
 	var back Alert

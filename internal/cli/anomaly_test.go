@@ -95,8 +95,16 @@ func TestAnomalyTrainEvalDetect(t *testing.T) {
 	if !strings.Contains(stderr, "flows anomalous") {
 		t.Errorf("summary does not count anomalies: %s", stderr)
 	}
-	// A classifier is refused as the anomaly model and the other way round.
-	if _, stderr, code = run(t, nil, "detect", "--model", m, sharedPcap(t, "ppa2e_synscan")); code == 0 || !strings.Contains(stderr, "anomaly model") {
-		t.Errorf("anomaly model accepted as the classifier: %s", stderr)
+	// An anomaly model given as --model runs alone: anomaly alerts only.
+	out, stderr, code = run(t, nil, "detect", "--model", m, sharedPcap(t, "ppa2e_synscan"))
+	if code != 0 || !strings.Contains(stderr, "alone") {
+		t.Fatalf("anomaly model alone: exit %d: %s", code, stderr)
+	}
+	if n := strings.Count(out, `"kind":"anomaly"`); n == 0 || n != strings.Count(out, "\n") {
+		t.Errorf("anomaly model alone: %d anomaly alerts in %d lines", n, strings.Count(out, "\n"))
+	}
+	// ... but not beside another anomaly model.
+	if _, stderr, code = run(t, nil, "detect", "--model", m, "--anomaly-model", m, sharedPcap(t, "ppa2e_synscan")); code == 0 || !strings.Contains(stderr, "anomaly model") {
+		t.Errorf("two anomaly models accepted: %s", stderr)
 	}
 }

@@ -28,12 +28,44 @@ func loadModel(path string) (*model.Artifact, string, error) {
 	return a, path, err
 }
 
-// loadAnomalyModel loads the anomaly model at path; nil when path is
-// empty.
-func loadAnomalyModel(path string) (*model.Artifact, error) {
-	if path == "" {
-		return nil, nil
+// detectors loads what scores flows: the classifier at modelPath (the
+// embedded default when empty) and the anomaly model at anomalyPath (none
+// when empty). A modelPath naming an anomaly model runs it alone, without
+// a classifier. The profile is the one both were trained on.
+func detectors(modelPath, anomalyPath string) (detect.Config, error) {
+	var c detect.Config
+	a, name, err := loadModel(modelPath)
+	if err != nil {
+		return c, err
 	}
+	if a.IsAnomalyModel() {
+		if anomalyPath != "" {
+			return c, fmt.Errorf("--model %s is an anomaly model; give a classifier with --model, or the anomaly model alone", modelPath)
+		}
+		c.Anomaly, c.AnomalyName = a, name
+	} else {
+		c.Model, c.ModelName = a, name
+	}
+	if anomalyPath != "" {
+		an, err := loadAnomalyModel(anomalyPath)
+		if err != nil {
+			return c, err
+		}
+		if an.Schema.Profile != a.Schema.Profile {
+			return c, fmt.Errorf("--anomaly-model %s reads %s features, the classifier %s: train both on one flow-meter profile", anomalyPath, an.Schema.Profile, a.Schema.Profile)
+		}
+		c.Anomaly, c.AnomalyName = an, anomalyPath
+	}
+	pr, ok := flowmeter.Profiles[a.Schema.Profile]
+	if !ok {
+		return c, fmt.Errorf("model %s was trained on %q features, which no flow-meter profile computes", name, a.Schema.Profile)
+	}
+	c.Profile = pr
+	return c, nil
+}
+
+// loadAnomalyModel loads the anomaly model at path.
+func loadAnomalyModel(path string) (*model.Artifact, error) {
 	a, err := model.Load(path)
 	if err != nil {
 		return nil, err
@@ -68,18 +100,11 @@ the nearest normal profile and the distance to it; a flow both flag raises
 one classifier alert carrying the anomaly verdict.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, inputs []string) error {
-			a, name, err := loadModel(modelPath)
+			dc, err := detectors(modelPath, anomalyPath)
 			if err != nil {
 				return err
 			}
-			pr, ok := flowmeter.Profiles[a.Schema.Profile]
-			if !ok {
-				return fmt.Errorf("model %s was trained on %q features, which no flow-meter profile computes", name, a.Schema.Profile)
-			}
-			anom, err := loadAnomalyModel(anomalyPath)
-			if err != nil {
-				return err
-			}
+			pr := dc.Profile
 			out, closeOut, err := openOutput(e.stdout, output)
 			if err != nil {
 				return err
@@ -97,8 +122,8 @@ one classifier alert carrying the anomaly verdict.`,
 					return err
 				}
 				sink := countingSink{next: eve, classes: classes}
-				d, err := detect.New(detect.Config{Model: a, ModelName: name, Profile: pr, Source: in,
-					Anomaly: anom, AnomalyName: anomalyPath}, sink)
+				dc.Source = in
+				d, err := detect.New(dc, sink)
 				if err != nil {
 					r.Close()
 					closeOut()
@@ -138,18 +163,21 @@ one classifier alert carrying the anomaly verdict.`,
 				byClass = append(byClass, fmt.Sprintf("%s %d", c, n))
 			}
 			sort.Strings(byClass)
-			with := name
-			if anom != nil {
-				with += fmt.Sprintf(" and anomaly model %s (%d flows anomalous)", anomalyPath, total.Anomalies.Load())
+			with := "model " + dc.ModelName
+			switch {
+			case dc.Model == nil:
+				with = fmt.Sprintf("anomaly model %s alone (%d flows anomalous)", dc.AnomalyName, total.Anomalies.Load())
+			case dc.Anomaly != nil:
+				with += fmt.Sprintf(" and anomaly model %s (%d flows anomalous)", dc.AnomalyName, total.Anomalies.Load())
 			}
-			fmt.Fprintf(e.stderr, "flowguard detect: %d packets, %d flows (%s profile), %d alerts [%s] in %.2fs with model %s\n",
+			fmt.Fprintf(e.stderr, "flowguard detect: %d packets, %d flows (%s profile), %d alerts [%s] in %.2fs with %s\n",
 				metered.Packets, total.Flows.Load(), pr.Name, total.Alerts.Load(), strings.Join(byClass, ", "), time.Since(start).Seconds(), with)
 			return nil
 		},
 	}
 	d := flowmeter.DefaultConfig()
 	f := cmd.Flags()
-	f.StringVar(&modelPath, "model", "", "model file (default: the embedded model)")
+	f.StringVar(&modelPath, "model", "", "model file (default: the embedded model); an anomaly model here runs alone")
 	f.StringVar(&anomalyPath, "anomaly-model", "", "anomaly model (train --algo iforest) scored beside the classifier")
 	f.StringVarP(&output, "output", "o", "-", `EVE JSON output ("-" for stdout)`)
 	f.DurationVar(&flowTimeout, "flow-timeout", d.FlowTimeout, "a flow ends this long after its first packet")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -26,15 +25,11 @@ type sniffWatcher struct {
 }
 
 func newSniffWatcher(modelPath string) (lab.Watcher, error) {
-	a, name, err := loadModel(modelPath)
+	dc, err := detectors(modelPath, "")
 	if err != nil {
 		return nil, err
 	}
-	pr, ok := flowmeter.Profiles[a.Schema.Profile]
-	if !ok {
-		return nil, fmt.Errorf("model %s was trained on %q features, which no flow-meter profile computes", name, a.Schema.Profile)
-	}
-	return &sniffWatcher{cfg: detect.Config{Model: a, ModelName: name, Profile: pr}}, nil
+	return &sniffWatcher{cfg: dc}, nil
 }
 
 func (w *sniffWatcher) Watch(ctx context.Context, iface string) (func() ([]alert.Alert, error), error) {

@@ -81,15 +81,7 @@ alert delay) are served on --metrics-listen /metrics and printed on exit.
 Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, name, err := loadModel(modelPath)
-			if err != nil {
-				return err
-			}
-			pr, ok := flowmeter.Profiles[a.Schema.Profile]
-			if !ok {
-				return fmt.Errorf("model %s was trained on %q features, which no flow-meter profile computes", name, a.Schema.Profile)
-			}
-			an, err := loadAnomalyModel(anomalyPath)
+			dc, err := detectors(modelPath, anomalyPath)
 			if err != nil {
 				return err
 			}
@@ -123,7 +115,7 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 				routes = append(routes, alert.Route{Name: "webhook " + u, Sink: w})
 			}
 			fan := alert.NewFanout(log, 0, routes...)
-			s, err := sniff.Open(lf.config(iface, detect.Config{Model: a, ModelName: name, Profile: pr, Anomaly: an, AnomalyName: anomalyPath}), fan)
+			s, err := sniff.Open(lf.config(iface, dc), fan)
 			if err != nil {
 				fan.Close()
 				closeOut()
@@ -139,7 +131,7 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 				}
 				defer stopMetrics()
 			}
-			log.Info("flowguard sniff", "interface", iface, "filter", lf.filter, "model", name, "profile", pr.Name,
+			log.Info("flowguard sniff", "interface", iface, "filter", lf.filter, "model", dc.ModelName, "anomaly_model", dc.AnomalyName, "profile", dc.Profile.Name,
 				"idle_timeout", lf.idle, "early", lf.early)
 			runErr := s.Run(ctx)
 			fanErr := fan.Close()
@@ -155,7 +147,7 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 	lf.register(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&iface, "interface", "i", "", "network interface to capture from (required)")
-	f.StringVar(&modelPath, "model", "", "model file (default: the embedded model)")
+	f.StringVar(&modelPath, "model", "", "model file (default: the embedded model); an anomaly model here runs alone")
 	f.StringVar(&anomalyPath, "anomaly-model", "", "also score flows with this anomaly model (train --algo iforest): anomalies the classifier misses raise alerts of kind \"anomaly\"")
 	f.StringVarP(&output, "output", "o", "-", `EVE JSON output ("-" for stdout)`)
 	f.StringVar(&storeURL, "store", "", "also store alerts: sqlite:PATH or postgres://...")

@@ -72,7 +72,7 @@ const anomalySignatureID = 9_199_999
 // Its top features are those that set the flow apart from its nearest
 // normal profile.
 func (d *Detector) anomalyAlert(f *flowmeter.Flow, av model.AnomalyVerdict) alert.Alert {
-	out := d.alert(f, Verdict{}, &av)
+	out := d.base(f)
 	out.Alert.SignatureID = anomalySignatureID
 	out.Alert.Signature = "flowguard anomaly: unusual flow"
 	out.Alert.Category = "Anomaly"
@@ -80,7 +80,7 @@ func (d *Detector) anomalyAlert(f *flowmeter.Flow, av model.AnomalyVerdict) aler
 	fg := &out.Flowguard
 	fg.Kind, fg.Model, fg.ModelVersion = "anomaly", d.cfg.AnomalyName, d.cfg.Anomaly.Training.DataFingerprint
 	fg.Class, fg.Score, fg.Threshold = "anomaly", av.Score, d.cfg.Anomaly.Threshold.Value
-	fg.Features = fg.Features[:0]
+	fg.Anomaly = d.anomalyDetail(av)
 	for _, c := range d.anomaly.TopFeatures(d.cfg.TopFeatures) {
 		fg.Features = append(fg.Features, alert.Feature{Name: c.Name, Value: c.Value, Contribution: c.Weight})
 	}

@@ -78,7 +78,14 @@ func detectPcap(t *testing.T, pcap string, anom *model.Artifact) (*Detector, []a
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr := flowmeter.Profiles[clf.Schema.Profile]
+	return detectWith(t, pcap, clf, anom)
+}
+
+// detectWith runs a detector with the given classifier (nil: none) and
+// anomaly model over a capture.
+func detectWith(t *testing.T, pcap string, clf, anom *model.Artifact) (*Detector, []alert.Alert) {
+	t.Helper()
+	pr := flowmeter.Profiles[anom.Schema.Profile]
 	var sink collectSink
 	d, err := New(Config{Model: clf, Profile: pr, Source: pcap, Anomaly: anom, AnomalyName: "cic-iforest"}, &sink)
 	if err != nil {
@@ -161,5 +168,23 @@ func TestDetectAnomalyBesideClassifier(t *testing.T) {
 				t.Errorf("%d of %d benign flows flagged as anomalies", anomalies, flows)
 			}
 		})
+	}
+}
+
+// TestAnomalyAlone runs the anomaly model without a classifier: every
+// alert is an anomaly alert, one per flagged flow.
+func TestAnomalyAlone(t *testing.T) {
+	anom := cicAnomalyModel(t)
+	d, alerts := detectWith(t, sharedPath(t, "golden/pcap/ppa2e_synscan.pcap"), nil, anom)
+	if len(alerts) == 0 || int64(len(alerts)) != d.Stats.Anomalies.Load() {
+		t.Fatalf("%d alerts for %d anomalies in %d flows", len(alerts), d.Stats.Anomalies.Load(), d.Stats.Flows.Load())
+	}
+	for _, a := range alerts {
+		if a.Flowguard.Kind != "anomaly" || a.Flowguard.Anomaly == nil {
+			t.Errorf("alert of kind %q without a classifier", a.Flowguard.Kind)
+		}
+	}
+	if _, err := New(Config{Profile: flowmeter.Engelen}, &collectSink{}); err == nil {
+		t.Error("a detector without any model was built")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ type Sink interface {
 
 // Config sets up a Detector.
 type Config struct {
+	// Model is the classifier; nil runs the anomaly model alone.
 	Model     *model.Artifact
 	ModelName string // shown in alerts; default the algorithm
 	Profile   *flowmeter.Profile
@@ -60,15 +62,24 @@ type Detector struct {
 	err     error
 	prefix  string
 	seq     uint64
-	Stats   Stats
+	// inProgress marks the flows being scored as not ended yet (live
+	// early verdicts).
+	inProgress bool
+	Stats      Stats
 }
 
 // New returns a Detector; it fails when the model cannot read the profile's
 // flows.
 func New(cfg Config, sink Sink) (*Detector, error) {
-	s, err := NewScorer(cfg.Model, cfg.Profile)
-	if err != nil {
-		return nil, err
+	if cfg.Model == nil && cfg.Anomaly == nil {
+		return nil, errors.New("detector: no model: give a classifier, an anomaly model or both")
+	}
+	var s *Scorer
+	var err error
+	if cfg.Model != nil {
+		if s, err = NewScorer(cfg.Model, cfg.Profile); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.TopFeatures == 0 {
 		cfg.TopFeatures = 5
@@ -76,7 +87,7 @@ func New(cfg Config, sink Sink) (*Detector, error) {
 	if cfg.Batch == 0 {
 		cfg.Batch = 256
 	}
-	if cfg.ModelName == "" {
+	if cfg.ModelName == "" && cfg.Model != nil {
 		cfg.ModelName = cfg.Model.Algorithm
 	}
 	var as *AnomalyScorer
@@ -99,7 +110,10 @@ func New(cfg Config, sink Sink) (*Detector, error) {
 // returned by Flush; scoring goes on.
 func (d *Detector) Flow(ctx context.Context, f *flowmeter.Flow) {
 	d.Stats.Flows.Add(1)
-	v := d.scorer.Score(f)
+	var v Verdict
+	if d.scorer != nil {
+		v = d.scorer.Score(f)
+	}
 	var av *model.AnomalyVerdict
 	if d.anomaly != nil {
 		if x := d.anomaly.Score(f); x.Alert {
@@ -111,11 +125,14 @@ func (d *Detector) Flow(ctx context.Context, f *flowmeter.Flow) {
 		return
 	}
 	d.Stats.Alerts.Add(1)
+	var a alert.Alert
 	if v.Alert {
-		d.batch = append(d.batch, d.alert(f, v, av))
+		a = d.alert(f, v, av)
 	} else {
-		d.batch = append(d.batch, d.anomalyAlert(f, *av))
+		a = d.anomalyAlert(f, *av)
 	}
+	a.Flowguard.Early = d.inProgress
+	d.batch = append(d.batch, a)
 	if len(d.batch) >= d.cfg.Batch {
 		d.send(ctx)
 	}
@@ -137,18 +154,11 @@ func (d *Detector) send(ctx context.Context) {
 	d.batch = d.batch[:0]
 }
 
-// alert is a classifier alert; av, when not nil, is the anomaly model's
-// verdict on the same flow, carried along.
-func (d *Detector) alert(f *flowmeter.Flow, v Verdict, av *model.AnomalyVerdict) alert.Alert {
-	a := d.cfg.Model
+// base is what every alert says of its flow.
+func (d *Detector) base(f *flowmeter.Flow) alert.Alert {
 	d.seq++
 	cid := string(f.AppendCommunityID(nil))
-	class := a.Schema.Classes[v.Class]
-	thr := 0.0
-	if a.Threshold != nil {
-		thr = a.Threshold.Value
-	}
-	out := alert.Alert{
+	return alert.Alert{
 		ID:          fmt.Sprintf("%s-%08x", d.prefix, d.seq),
 		Timestamp:   time.UnixMicro(f.LastSeen).UTC(),
 		EventType:   "alert",
@@ -159,36 +169,41 @@ func (d *Detector) alert(f *flowmeter.Flow, v Verdict, av *model.AnomalyVerdict)
 		DestIP:      f.Dst.Addr(f.IsIPv6()).String(),
 		DestPort:    int(f.DstPort),
 		Proto:       alert.ProtoName(f.Proto),
-		Alert: alert.Info{
-			Action:      "allowed",
-			GID:         1,
-			SignatureID: signatureID(v.Class),
-			Rev:         1,
-			Signature:   fmt.Sprintf("flowguard %s: %s", d.cfg.ModelName, class),
-			Category:    class,
-			Severity:    alert.Severity(v.Score, thr),
-		},
+		Alert:       alert.Info{Action: "allowed", GID: 1, Rev: 1},
 		Flowguard: alert.Detail{
-			Kind:         "classifier",
-			Model:        d.cfg.ModelName,
-			ModelVersion: a.Training.DataFingerprint,
-			Class:        class,
-			Score:        v.Score,
-			Threshold:    thr,
-			Profile:      d.cfg.Profile.Name,
-			FlowStart:    time.UnixMicro(f.Start).UTC(),
-			FlowEnd:      time.UnixMicro(f.LastSeen).UTC(),
-			Packets:      f.Packets(),
-			Bytes:        f.Bytes(),
-			Source:       d.cfg.Source,
-			Job:          d.cfg.Job,
+			Profile:   d.cfg.Profile.Name,
+			FlowStart: time.UnixMicro(f.Start).UTC(),
+			FlowEnd:   time.UnixMicro(f.LastSeen).UTC(),
+			Packets:   f.Packets(),
+			Bytes:     f.Bytes(),
+			Source:    d.cfg.Source,
+			Job:       d.cfg.Job,
 		},
 	}
+}
+
+// alert is a classifier alert; av, when not nil, is the anomaly model's
+// verdict on the same flow, carried along.
+func (d *Detector) alert(f *flowmeter.Flow, v Verdict, av *model.AnomalyVerdict) alert.Alert {
+	a := d.cfg.Model
+	class := a.Schema.Classes[v.Class]
+	thr := 0.0
+	if a.Threshold != nil {
+		thr = a.Threshold.Value
+	}
+	out := d.base(f)
+	out.Alert.SignatureID = signatureID(v.Class)
+	out.Alert.Signature = fmt.Sprintf("flowguard %s: %s", d.cfg.ModelName, class)
+	out.Alert.Category = class
+	out.Alert.Severity = alert.Severity(v.Score, thr)
+	fg := &out.Flowguard
+	fg.Kind, fg.Model, fg.ModelVersion = "classifier", d.cfg.ModelName, a.Training.DataFingerprint
+	fg.Class, fg.Score, fg.Threshold = class, v.Score, thr
 	for _, c := range d.scorer.TopFeatures(d.cfg.TopFeatures) {
-		out.Flowguard.Features = append(out.Flowguard.Features, alert.Feature{Name: c.Name, Value: c.Value, Contribution: c.Weight})
+		fg.Features = append(fg.Features, alert.Feature{Name: c.Name, Value: c.Value, Contribution: c.Weight})
 	}
 	if av != nil {
-		out.Flowguard.Anomaly = d.anomalyDetail(*av)
+		fg.Anomaly = d.anomalyDetail(*av)
 	}
 	return out
 }

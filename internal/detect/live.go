@@ -118,7 +118,9 @@ func (l *Live) flow(f *flowmeter.Flow) {
 // again when it ends.
 func (l *Live) early(f *flowmeter.Flow) {
 	before := l.det.Stats.Alerts.Load()
+	l.det.inProgress = true
 	l.det.Flow(l.ctx, f)
+	l.det.inProgress = false
 	if l.det.Stats.Alerts.Load() > before {
 		f.Flagged = true
 		l.Stats.EarlyAlerts.Add(1)

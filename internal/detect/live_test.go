@@ -212,12 +212,19 @@ func TestLiveEarly(t *testing.T) {
 	path := sharedCapture(t, "cicids2017_webattack_sqlinj")
 	l, got := runLive(t, path, 0, LiveConfig{EarlyPackets: 3})
 	seen := map[string]bool{}
+	early := 0
 	for _, a := range got.got {
+		if a.Flowguard.Early {
+			early++
+		}
 		k := a.CommunityID + " " + a.Flowguard.FlowStart.String()
 		if seen[k] {
 			t.Errorf("flow %s alerted twice", k)
 		}
 		seen[k] = true
+	}
+	if int64(early) != l.Stats.EarlyAlerts.Load() {
+		t.Errorf("%d alerts marked early, %d counted", early, l.Stats.EarlyAlerts.Load())
 	}
 	if l.Stats.EarlyAlerts.Load() == 0 {
 		t.Errorf("no early alert on %d alerts", len(got.got))
