@@ -30,7 +30,7 @@ func (l *Lab) startServices(ctx context.Context, self []string, want []string) (
 	if err != nil {
 		return nil, err
 	}
-	if err := waitListen(ctx, p, logPath, l.Victim, "tcp", 80); err != nil {
+	if err := l.waitListen(ctx, p, logPath, l.Victim, "tcp", 80); err != nil {
 		return nil, err
 	}
 
@@ -58,7 +58,7 @@ func (l *Lab) startServices(ctx context.Context, self []string, want []string) (
 		if err != nil {
 			return nil, err
 		}
-		if err := waitListen(ctx, p, logPath, l.Victim, "udp", 53); err != nil {
+		if err := l.waitListen(ctx, p, logPath, l.Victim, "udp", 53); err != nil {
 			return nil, err
 		}
 		up = append(up, "dns")
@@ -120,7 +120,7 @@ func (l *Lab) startSSH(ctx context.Context, sshd string) error {
 	if err != nil {
 		return err
 	}
-	return waitListen(ctx, p, logPath, l.Victim, "tcp", 22)
+	return l.waitListen(ctx, p, logPath, l.Victim, "tcp", 22)
 }
 
 // startFTP runs vsftpd in the foreground: anonymous downloads from a
@@ -172,7 +172,7 @@ func (l *Lab) startFTP(ctx context.Context, vsftpd string) error {
 	if err != nil {
 		return err
 	}
-	return waitListen(ctx, p, logPath, l.Victim, "tcp", 21)
+	return l.waitListen(ctx, p, logPath, l.Victim, "tcp", 21)
 }
 
 // ftpFiles are the anonymous FTP server's downloads and their sizes.
@@ -196,7 +196,7 @@ func ftpContent(name string, size int) []byte {
 // waitListen waits until h's service answers on port (TCP connect from
 // inside the namespace, or for UDP until the process has been up a
 // moment), failing early with the service's log when it exits.
-func waitListen(ctx context.Context, p *proc, logPath string, h Host, network string, port int) error {
+func (l *Lab) waitListen(ctx context.Context, p *proc, logPath string, h Host, network string, port int) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if !p.running() {
@@ -208,7 +208,7 @@ func waitListen(ctx context.Context, p *proc, logPath string, h Host, network st
 			}
 			return nil
 		}
-		if listening(h, port) {
+		if listening(l.ip, h, port) {
 			return nil
 		}
 		select {
@@ -222,15 +222,9 @@ func waitListen(ctx context.Context, p *proc, logPath string, h Host, network st
 
 // listening reports whether a TCP socket listens on port in h's namespace,
 // read from /proc of a process in it (no connection: nothing is captured).
-func listening(h Host, port int) bool {
-	pids := nsPids(progIP.paths[0], h.NS)
-	if len(pids) == 0 {
-		if p, err := progIP.find("ip"); err == nil {
-			pids = nsPids(p, h.NS)
-		}
-	}
+func listening(ip string, h Host, port int) bool {
 	want := fmt.Sprintf(":%04X ", port)
-	for _, pid := range pids {
+	for _, pid := range nsPids(ip, h.NS) {
 		// One process shows the namespace's sockets; IPv4 and dual-stack.
 		for _, file := range []string{"tcp", "tcp6"} {
 			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, file))

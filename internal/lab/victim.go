@@ -80,9 +80,9 @@ func newVictimHandler() (http.Handler, func() error, error) {
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
-	page := func(w http.ResponseWriter, title, body string) {
+	page := func(w http.ResponseWriter, status int, title, body string) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Server", "Apache/2.4.57 (Debian)")
+		w.WriteHeader(status)
 		fmt.Fprintf(w, `<!DOCTYPE html>
 <html><head><title>%s - Shop.lab</title><link rel="stylesheet" href="/static/style.css"></head>
 <body><header><a href="/">Shop.lab</a> | <a href="/products">Products</a> | <a href="/about">About</a> | <a href="/login">Login</a></header>
@@ -92,23 +92,22 @@ func newVictimHandler() (http.Handler, func() error, error) {
 `, html.EscapeString(title), html.EscapeString(title), body)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		page(w, "Welcome", `<p>Outdoor gear for every season. Browse our <a href="/products">products</a>.</p>
+		page(w, http.StatusOK, "Welcome", `<p>Outdoor gear for every season. Browse our <a href="/products">products</a>.</p>
 <p>`+strings.Repeat("Free shipping on orders over 50 EUR. New arrivals every week. ", 30)+`</p>`)
 	})
 	mux.HandleFunc("GET /about", func(w http.ResponseWriter, r *http.Request) {
-		page(w, "About us", "<p>"+strings.Repeat("We are a small shop run by hikers for hikers. ", 60)+"</p>")
+		page(w, http.StatusOK, "About us", "<p>"+strings.Repeat("We are a small shop run by hikers for hikers. ", 60)+"</p>")
 	})
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
-		page(w, "Login", `<form method="post" action="/login"><input name="user"><input name="password" type="password"><button>Login</button></form>`)
+		page(w, http.StatusOK, "Login", `<form method="post" action="/login"><input name="user"><input name="password" type="password"><button>Login</button></form>`)
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
-		w.WriteHeader(http.StatusUnauthorized)
-		page(w, "Login failed", "<p>Wrong user name or password.</p>")
+		page(w, http.StatusUnauthorized, "Login failed", "<p>Wrong user name or password.</p>")
 	})
 	mux.HandleFunc("POST /contact", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
-		page(w, "Thank you", "<p>We will answer within two working days.</p>")
+		page(w, http.StatusOK, "Thank you", "<p>We will answer within two working days.</p>")
 	})
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css")
@@ -132,8 +131,7 @@ func newVictimHandler() (http.Handler, func() error, error) {
 		}
 		rows, err := db.QueryContext(r.Context(), q)
 		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			page(w, "Database error", "<pre>SQLite error: "+html.EscapeString(err.Error())+"</pre>")
+			page(w, http.StatusInternalServerError, "Database error", "<pre>SQLite error: "+html.EscapeString(err.Error())+"</pre>")
 			return
 		}
 		defer rows.Close()
@@ -149,12 +147,11 @@ func newVictimHandler() (http.Handler, func() error, error) {
 				html.EscapeString(cat.String), html.EscapeString(price.String), html.EscapeString(stock.String))
 		}
 		if err := rows.Err(); err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			page(w, "Database error", "<pre>SQLite error: "+html.EscapeString(err.Error())+"</pre>")
+			page(w, http.StatusInternalServerError, "Database error", "<pre>SQLite error: "+html.EscapeString(err.Error())+"</pre>")
 			return
 		}
 		b.WriteString("</table>")
-		page(w, "Products", b.String())
+		page(w, http.StatusOK, "Products", b.String())
 	})
 	return mux, db.Close, nil
 }
