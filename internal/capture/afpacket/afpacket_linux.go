@@ -79,7 +79,13 @@ func Open(cfg Config) (*Source, error) {
 	name := cfg.Interface
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
-		return nil, fmt.Errorf("afpacket: interface %q: %w", name, err)
+		// The net package's error reads "route ip+net: no such network
+		// interface"; say what was done instead.
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			err = oe.Err
+		}
+		return nil, fmt.Errorf("afpacket: interface %q: look-up by name (netlink RTM_GETLINK): %w", name, err)
 	}
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -500,7 +500,7 @@ func TestOpenErrors(t *testing.T) {
 		want string
 	}{
 		{"no interface", Config{}, "no interface"},
-		{"missing interface", Config{Interface: "fgnosuch0"}, `interface "fgnosuch0"`},
+		{"missing interface", Config{Interface: "fgnosuch0"}, `interface "fgnosuch0": look-up by name (netlink RTM_GETLINK): no such network interface`},
 		{"odd block size", Config{Interface: "lo", BlockSize: 3 << 12}, "block size"},
 		{"snap length", Config{Interface: "lo", SnapLen: -1}, "snap length"},
 	}
@@ -618,5 +618,34 @@ func TestFilterVLAN(t *testing.T) {
 				t.Errorf("Stats.Packets %d, want %d", st.Packets, len(tt.want))
 			}
 		})
+	}
+}
+
+// TestFilterLong attaches a program longer than a conditional jump reaches
+// (filter.Compile puts in unconditional jumps): the kernel's checker must
+// accept it and it must decide as compiled.
+func TestFilterLong(t *testing.T) {
+	v := newVeth(t)
+	in := newInjector(t, v)
+	var hosts []string
+	for i := range 60 {
+		hosts = append(hosts, fmt.Sprintf("10.0.%d.%d", i/200, i%200+1))
+	}
+	for _, tc := range []struct {
+		last string
+		want int
+	}{{"10.9.0.1", 1}, {"10.9.0.3", 0}} {
+		expr := "host " + strings.Join(append(hosts, tc.last), " or host ")
+		prog, err := filter.Compile(expr, capture.LinkEthernet, 65535)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := openTest(t, Config{Interface: v.Root, Filter: prog})
+		in.send(t, udpFrame(v.RootMAC, 0, 0, 9999, []byte("long"))) // 10.9.0.2 -> 10.9.0.1
+		got, _ := collect(t, s, tc.want)
+		if len(got) != tc.want {
+			t.Errorf("%d-instruction filter ending in host %s: captured %d frames, want %d", len(prog), tc.last, len(got), tc.want)
+		}
+		s.Close()
 	}
 }
