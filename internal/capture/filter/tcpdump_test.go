@@ -47,6 +47,12 @@ var ethernetExprs = []string{
 	"udp or icmp and ip6", "not port 80 and not port 443 and tcp", "(host 10.0.0.1 and port 22) or icmp6",
 	"ip6 and tcp", "tcp port 443 and ip6", "icmp6 and src net fe80::/10",
 	"udp port 5353 or port 1900", "tcp dst portrange 0-1023 and not src net 10.0.0.0/8",
+	"dst or src portrange 1-100", "src and dst port 53", "vlan 100 or vlan 200", "not (ip or ip6 or arp)",
+	"ether src 44:f4:77:0f:ea:49", "ether host 4c:72:b9:7c:b5:b7 and tcp", "ip6 src net 2001:db8::/32",
+	"arp or rarp", "ip and not net 10.0.0.0/8 and not net 192.168.0.0/16", "icmp or icmp6",
+	"tcp port 80 and (src host 10.0.0.1 or dst host 10.0.0.1)", "udp and (port 53 or 5353)",
+	"greater 1500", "port 0x50", "net 10.1.2.0/24 or net 172.16.0.0/12", "src port 53 or 123 or 5353",
+	"not host 10.0.0.1 and not 10.0.0.2", "ether proto \\ip6 and udp",
 }
 
 // rawExprs are compared on raw IP captures (no link header).
