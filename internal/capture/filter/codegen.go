@@ -249,6 +249,16 @@ func (g *gen) emit(n node, tl, fl int) {
 			g.jump(jumpOps[n.op], k, tl, next)
 			g.bind(next)
 		}
+	case compute:
+		for _, in := range n.stmts {
+			g.code = append(g.code, ins{raw: in, jt: -1, jf: -1})
+		}
+		g.cur = regs{} // A, X and scratch memory hold the relation's values
+		op := jumpOps[n.op]
+		if n.useX {
+			op |= 0x08 // BPF_X
+		}
+		g.jump(op, n.k, tl, fl)
 	default:
 		panic("filter: unknown node") // unreachable: the parser builds only the types above
 	}

@@ -7,7 +7,11 @@
 // "mask"), port, portrange, proto, ether host/src/dst/proto/broadcast/
 // multicast, less, greater, with src/dst direction qualifiers, and/or/not
 // (also &&, ||, !), parentheses, and tcpdump's repetition of the last
-// qualifiers for a bare value after and/or ("port 80 or 443").
+// qualifiers for a bare value after and/or ("port 80 or 443"); and
+// relations on packet data, "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+// "ip[2:2] - ((ip[0]&0xf)<<2) > 100", with the accessors ether, ip, ip6,
+// arp, rarp, tcp, udp, sctp, icmp, igmp, icmp6, len, tcpdump's named
+// constants and the operators + - * / % & | ^ << >> (see arith.go).
 //
 // The programs accept and reject exactly the packets tcpdump's do. That
 // includes its quirks, because a filter that disagrees with tcpdump on the
@@ -27,9 +31,9 @@
 //   - a load beyond the captured bytes ends the program with "reject",
 //     also under a not, as in every classic BPF program.
 //
-// Not supported (each is a clear error): packet data accessors and
-// arithmetic (tcp[13] & 2 != 0), host names and service names, gateway,
-// mpls, pppoes and the other link-layer-specific primitives.
+// Not supported (each is a clear error): unary minus, host names and
+// service names, gateway, mpls, pppoes and the other link-layer-specific
+// primitives.
 package filter
 
 import (

@@ -46,6 +46,10 @@ type parser struct {
 	vlans uint32 // vlan primitives seen so far: each moves later offsets by a tag
 	last  qual
 	fold  *fold // the term just parsed, when more values can join it
+
+	// The protocol checks of the relation being parsed, once each.
+	guards    []node
+	guardKeys map[string]bool
 }
 
 // fold is a port or IPv4 host primitive that later bare values joined by
@@ -71,13 +75,13 @@ var (
 		"reason": true, "rset": true, "ruleset": true, "srnr": true, "subrulenum": true, "action": true,
 		"inbound": true, "outbound": true, "atalk": true, "aarp": true, "decnet": true, "iso": true,
 		"clnp": true, "esis": true, "isis": true, "stp": true, "ipx": true, "netbeui": true, "lat": true,
-		"moprc": true, "mopdl": true, "sca": true, "llc": true, "len": true, "fddi": true, "tr": true,
+		"moprc": true, "mopdl": true, "sca": true, "llc": true, "fddi": true, "tr": true,
 		"wlan": true, "ppp": true, "slip": true, "link": true, "protochain": true, "pim": true,
 		"vrrp": true, "carp": true, "ah": true, "esp": true, "radio": true, "type": true, "subtype": true,
 		"dir": true, "addr1": true, "addr2": true, "addr3": true, "addr4": true, "ta": true, "ra": true,
 		"hdpi": true, "lane": true, "oam": true, "oamf4": true, "metac": true, "bcc": true, "sc": true,
 		"ilmic": true, "connectmsg": true, "metaconnect": true, "vpi": true, "vci": true}
-	otherWords = map[string]bool{"vlan": true, "less": true, "greater": true, "broadcast": true,
+	otherWords = map[string]bool{"len": true, "vlan": true, "less": true, "greater": true, "broadcast": true,
 		"multicast": true, "mask": true, "not": true, "and": true, "or": true, "src": true, "dst": true}
 )
 
@@ -188,6 +192,14 @@ func (p *parser) parseTerm(afterOp bool) (node, error) {
 		p.fold = nil
 		return notNode{n}, nil
 	case t.kind == tLParen:
+		// "(" opens either an expression or the arithmetic of a
+		// relation, "(ip[0] & 0xf) > 5": try the relation first.
+		save, saveToks, saveLast := p.i, p.toks, p.last
+		if n, err := p.relation(); err == nil {
+			p.fold = nil
+			return n, nil
+		}
+		p.i, p.toks, p.last = save, saveToks, saveLast
 		p.next()
 		n, err := p.parseExpr()
 		if err != nil {
@@ -203,6 +215,8 @@ func (p *parser) parseTerm(afterOp bool) (node, error) {
 		p.last.valid = false // tcpdump does not carry qualifiers out of parentheses
 		p.fold = nil
 		return n, nil
+	case p.startsRelation():
+		return p.relation()
 	case isValue(t):
 		p.next()
 		if afterOp && p.last.valid {
@@ -250,9 +264,6 @@ func (p *parser) parseQualified() (node, error) {
 	q.valid = true
 	if protoWords[start.text] {
 		q.proto = start.text
-		if t := p.peek(); t.kind == tOther && t.text == "[" {
-			return nil, fmt.Errorf("filter: packet data accessors (%q at offset %d) are not supported", start.text+"[", start.off)
-		}
 		if q.proto == "ether" {
 			if t := p.peek(); t.kind == tWord && (t.text == "broadcast" || t.text == "multicast") {
 				return p.linkCast(p.next())

@@ -53,12 +53,27 @@ var ethernetExprs = []string{
 	"tcp port 80 and (src host 10.0.0.1 or dst host 10.0.0.1)", "udp and (port 53 or 5353)",
 	"greater 1500", "port 0x50", "net 10.1.2.0/24 or net 172.16.0.0/12", "src port 53 or 123 or 5353",
 	"not host 10.0.0.1 and not 10.0.0.2", "ether proto \\ip6 and udp",
+	// relations
+	"tcp[13] & 2 != 0", "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+	"tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack = 0", "ip[9] = 6",
+	"icmp[icmptype] = icmp-echo", "icmp[icmptype] != icmp-echo and icmp[icmptype] != icmp-echoreply",
+	"ip[2:2] > 1000", "udp[0:2] = 53", "ip6[6] = 17", "len > 100", "len <= 64", "ether[0] & 1 = 1",
+	"tcp[0:2] + 1 > 80", "icmp6[0] = 128", "icmp6[icmp6type] = icmp6-neighborsolicit",
+	"tcp[(tcp[12]>>4)*4] = 0x47", "tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420", "arp[7] = 2",
+	"ip[2:2] - ((ip[0]&0xf)<<2) > 100", "vlan and ip[9] = 6", "ip[9] = 6 or tcp[13] = 2", "5 < ip[8]",
+	"len - 14 >= 100", "tcp[13] = tcp-syn|tcp-ack", "not tcp[13] & 4 != 0", "(ip[0] & 0xf) > 5",
+	"ip[6:2] & 0x1fff != 0", "ip[8] < 64 and udp", "udp[4:2] % 4 = 0", "ip[1] ^ 0xff = 0xff",
+	"ip[16] >= 224", "udp[8:4] = 0", "ip[12:4] / 16777216 = 10", "tcp[12] >> 4 > 5",
+	"ip[0:1] & 0xf0 = 0x40 and (ip[2:2] > 576 or ip[8] = 1)", "udp[len - 40] = 0", "ip[ip[0] & 0xf] = 0",
+	"tcp[tcp[12] >> 4 << 2] = 0x16", "ether[0x7ffffff0] = 0 or ip", "not ether[100000:4] = 1",
+	"len * 2 > 200", "udp[2:2] = 53 || udp[0:2] = 53",
 }
 
 // rawExprs are compared on raw IP captures (no link header).
 var rawExprs = []string{
 	"ip", "ip6", "tcp", "udp", "icmp", "icmp6", "port 53", "tcp port 80", "host 10.0.0.1",
 	"net 10.0.0.0/8", "ip6 net 2001:db8::/32", "portrange 1-1023", "less 100", "proto 47",
+	"ip[9] = 17", "tcp[13] & 2 != 0", "len > 60", "ip6[6] = 6", "udp[0:2] = 53",
 }
 
 // longExprs are expressions with long lists of values, folded into one test
