@@ -89,9 +89,8 @@ func parseMAC(s string) ([]byte, error) {
 	return hex.DecodeString(strings.ReplaceAll(s, ":", ""))
 }
 
-// injector sends raw frames out of the peer end, from inside the namespace:
-// the socket is created on a thread switched into the namespace and keeps
-// belonging to it after the thread switches back.
+// injector sends raw frames out of the peer end, from inside the namespace
+// (its socket is opened there, see inNS).
 type injector struct {
 	fd int
 	to unix.SockaddrLinklayer
@@ -99,39 +98,21 @@ type injector struct {
 
 func newInjector(t testing.TB, v vethPair) *injector {
 	t.Helper()
-	ns, err := os.Open("/run/netns/" + v.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := os.Open(fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-		t.Fatal("setns: ", err)
-	}
-	fd, serr := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	var idx int
-	if serr == nil {
+	var fd, idx int
+	var err error
+	inNS(t, v.NS, func() {
+		if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
+			return
+		}
 		var ifr *unix.Ifreq
-		if ifr, serr = unix.NewIfreq(v.Peer); serr == nil {
-			if serr = unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); serr == nil {
+		if ifr, err = unix.NewIfreq(v.Peer); err == nil {
+			if err = unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err == nil {
 				idx = int(ifr.Uint32())
 			}
 		}
-	}
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		// The thread is in the wrong namespace: let it die with the
-		// goroutine rather than serve others.
-		runtime.LockOSThread()
-		t.Fatal("setns back: ", err)
-	}
-	if serr != nil {
-		t.Fatal("injector socket: ", serr)
+	})
+	if err != nil {
+		t.Fatal("injector socket: ", err)
 	}
 	in := &injector{fd: fd, to: unix.SockaddrLinklayer{Ifindex: idx, Halen: 6}}
 	t.Cleanup(func() { unix.Close(fd) })
@@ -647,5 +628,77 @@ func TestFilterLong(t *testing.T) {
 			t.Errorf("%d-instruction filter ending in host %s: captured %d frames, want %d", len(prog), tc.last, len(got), tc.want)
 		}
 		s.Close()
+	}
+}
+
+// inNS runs f on an OS thread switched into the namespace ns; sockets f
+// opens stay in that namespace.
+func inNS(t testing.TB, ns string, f func()) {
+	t.Helper()
+	nsf, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsf.Close()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := os.Open(fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	if err := unix.Setns(int(nsf.Fd()), unix.CLONE_NEWNET); err != nil {
+		t.Fatal("setns: ", err)
+	}
+	f()
+	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+		runtime.LockOSThread() // leave the thread to die in the wrong namespace
+		t.Fatal("setns back: ", err)
+	}
+}
+
+// TestUDPSocketTraffic captures datagrams the kernel's own IP stack sends
+// from a UDP socket in the namespace (ARP resolution included), filtered
+// with a compiled "udp port N": exactly the datagrams, with their payloads.
+func TestUDPSocketTraffic(t *testing.T) {
+	v := newVeth(t)
+	run(t, "ip", "addr", "add", "10.77.0.1/24", "dev", v.Root)
+	run(t, "ip", "-n", v.NS, "addr", "add", "10.77.0.2/24", "dev", v.Peer)
+	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 77, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	prog, err := filter.Compile(fmt.Sprintf("udp port %d", port), capture.LinkEthernet, 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, Config{Interface: v.Root, Filter: prog})
+	var c *net.UDPConn
+	inNS(t, v.NS, func() {
+		c, err = net.DialUDP("udp4", nil, l.LocalAddr().(*net.UDPAddr))
+	})
+	if err != nil {
+		t.Fatal("dial from the namespace: ", err)
+	}
+	defer c.Close()
+	const n = 50
+	for i := range n {
+		if _, err := fmt.Fprintf(c, "datagram %02d", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frames, pkts := collect(t, s, n)
+	if len(frames) != n {
+		t.Fatalf("captured %d datagrams, sent %d", len(frames), n)
+	}
+	for i, f := range frames {
+		if want := fmt.Sprintf("datagram %02d", i); len(f) < 42 || string(f[42:]) != want {
+			t.Errorf("frame %d: payload %q, want %q", i, f[min(42, len(f)):], want)
+		}
+		if i > 0 && pkts[i].Timestamp <= pkts[i-1].Timestamp {
+			t.Errorf("frame %d: timestamp not after the previous one", i)
+		}
 	}
 }
