@@ -7,7 +7,7 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/flowguard/flowguard/internal/ml"
@@ -119,6 +119,7 @@ type Features struct {
 	// derived, rebuilt by Validate
 	offset []float64 // Components · (Mean∘Scale)
 	mnorm2 float64   // ‖Mean∘Scale‖²
+	compT  []float64 // Components transposed (Cols×Dim), so project reads a column's weights contiguously
 	pool   *sync.Pool
 }
 
@@ -206,6 +207,12 @@ func (f *Features) derive() {
 	d := len(f.Singular)
 	f.offset = make([]float64, d)
 	f.mnorm2 = 0
+	f.compT = make([]float64, len(f.Components))
+	for k := 0; k < d; k++ {
+		for j := 0; j < p; j++ {
+			f.compT[j*d+k] = f.Components[k*p+j]
+		}
+	}
 	for j := 0; j < p; j++ {
 		m := f.Mean[j] * f.Scale[j]
 		f.mnorm2 += m * m
@@ -322,7 +329,7 @@ func (c *Featurizer) counts(e *Event, s *scratch) docParts {
 // sublinear-tf × idf values, L2-normalised, appended to idx/val, and
 // clears acc.
 func tfidf(acc []float64, touched []int32, idf []float64, base int32, idx []int32, val []float64) ([]int32, []float64) {
-	sort.Slice(touched, func(a, b int) bool { return touched[a] < touched[b] })
+	slices.Sort(touched) // equal entries (a bucket that went back to 0 and was touched again) are indistinguishable
 	start := len(val)
 	var norm float64
 	for _, j := range touched {
@@ -402,12 +409,13 @@ func (f *Features) project(idx []int32, val []float64, st []float64, dst []float
 	d := len(f.Singular)
 	// ‖x_s − m‖² = Σ x_s² − 2 Σ x_s·m + ‖m‖², x_s sparse in the text part.
 	var x2, xm float64
+	out := dst[:d]
 	acc := func(j int, xs float64) {
 		m := f.Mean[j] * f.Scale[j]
 		x2 += xs * xs
 		xm += xs * m
-		for k := 0; k < d; k++ {
-			dst[k] += f.Components[k*p+j] * xs
+		for k, c := range f.compT[j*d : (j+1)*d] {
+			out[k] += c * xs
 		}
 	}
 	for i, j := range idx {
