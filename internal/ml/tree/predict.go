@@ -2,6 +2,7 @@ package tree
 
 import (
 	"math"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/flowguard/flowguard/internal/ml"
@@ -240,17 +241,24 @@ func (e *Ensemble) blockRows() int {
 func (e *Ensemble) SumBatch(X *ml.Matrix, init []float64, threads int, done func(r int, sums []float64)) {
 	w := len(init)
 	size := e.blockRows()
-	// Each goroutine takes an equal share of rows, then goes through it
-	// block by block.
+	// The goroutines take blocks in turn until none is left, so that one
+	// slowed down by other work on its core leaves the rest to the others.
 	fixed := e.single && X.Cols > e.maxFeature
-	ParallelChunks(X.Rows, threads, func(_, lo, hi int) {
+	blocks := (X.Rows + size - 1) / size
+	var taken atomic.Int64
+	ParallelChunks(blocks, threads, func(_, _, _ int) {
 		acc := make([]float64, size*w)
 		var lanes []uint32
 		if fixed {
 			lanes = make([]uint32, size)
 		}
-		for r0 := lo; r0 < hi; r0 += size {
-			n := min(size, hi-r0)
+		for {
+			b := int(taken.Add(1)) - 1
+			if b >= blocks {
+				return
+			}
+			r0 := b * size
+			n := min(size, X.Rows-r0)
 			for j := range n {
 				copy(acc[j*w:(j+1)*w], init)
 			}
@@ -309,7 +317,9 @@ func (e *Ensemble) sumFixed(X *ml.Matrix, r0, n int, acc []float64, w int, lanes
 	xb := X.Data[r0*cols : (r0+n)*cols]
 	np, xp := unsafe.Pointer(unsafe.SliceData(e.fixed)), unsafe.Pointer(unsafe.SliceData(xb))
 	stride := uintptr(cols) * 8
+	lp := unsafe.Pointer(unsafe.SliceData(e.leafVal))
 	at := 0
+	_ = acc[len(lanes)*w-1]
 	for t, root := range e.roots {
 		if d := e.depth[t]; d == 0 {
 			for j := range lanes {
@@ -322,9 +332,7 @@ func (e *Ensemble) sumFixed(X *ml.Matrix, r0, n int, acc []float64, w int, lanes
 				stepLanes(np, xp, stride, lanes)
 			}
 		}
-		for j, i := range lanes {
-			acc[j*w+at] += e.leafVal[i>>4]
-		}
+		addLeaves(lp, unsafe.Pointer(&acc[at]), uintptr(w)*8, lanes)
 		if at++; at == w {
 			at = 0
 		}
@@ -335,48 +343,61 @@ func (e *Ensemble) sumFixed(X *ml.Matrix, r0, n int, acc []float64, w int, lanes
 // node at byte offset lanes[j] of nodes and reads the row at x + j·stride
 // bytes. The caller guarantees that every offset is a node of a single
 // ensemble and every row holds its features, which is what makes the
-// unchecked loads safe.
+// unchecked loads safe. Rows are reached by integer offsets from x, so
+// that no pointer past the rows is ever formed.
 func stepLanes(nodes, x unsafe.Pointer, stride uintptr, lanes []uint32) {
+	var o uintptr
 	for ; len(lanes) >= 8; lanes = lanes[8:] {
 		l := (*[8]uint32)(lanes)
-		s2, s3 := 2*stride, 3*stride
-		x4 := unsafe.Add(x, 4*stride)
-		l[0] = step(nodes, x, l[0])
-		l[1] = step(nodes, unsafe.Add(x, stride), l[1])
-		l[2] = step(nodes, unsafe.Add(x, s2), l[2])
-		l[3] = step(nodes, unsafe.Add(x, s3), l[3])
-		l[4] = step(nodes, x4, l[4])
-		l[5] = step(nodes, unsafe.Add(x4, stride), l[5])
-		l[6] = step(nodes, unsafe.Add(x4, s2), l[6])
-		l[7] = step(nodes, unsafe.Add(x4, s3), l[7])
-		x = unsafe.Add(x4, 4*stride)
+		o4 := o + 4*stride
+		l[0] = step(nodes, x, o, l[0])
+		l[1] = step(nodes, x, o+stride, l[1])
+		l[2] = step(nodes, x, o+2*stride, l[2])
+		l[3] = step(nodes, x, o+3*stride, l[3])
+		l[4] = step(nodes, x, o4, l[4])
+		l[5] = step(nodes, x, o4+stride, l[5])
+		l[6] = step(nodes, x, o4+2*stride, l[6])
+		l[7] = step(nodes, x, o4+3*stride, l[7])
+		o = o4 + 4*stride
 	}
 	for j, i := range lanes {
-		lanes[j] = step(nodes, x, i)
-		x = unsafe.Add(x, stride)
+		lanes[j] = step(nodes, x, o, i)
+		o += stride
+	}
+}
+
+// step is the child of the node at byte offset i for the row at byte
+// offset o from x.
+func step(nodes, x unsafe.Pointer, o uintptr, i uint32) uint32 {
+	nd := (*fixedNode)(unsafe.Add(nodes, i))
+	next := nd.left
+	if *(*float64)(unsafe.Add(x, o+uintptr(nd.feat))) > nd.thr {
+		next += 16
+	}
+	return next
+}
+
+// addLeaves adds, for every lane j, the value of the leaf it is at (leaf
+// values lie 8 bytes apart where nodes lie 16) to the float64 at acc +
+// j·stride bytes.
+func addLeaves(leafVal, acc unsafe.Pointer, stride uintptr, lanes []uint32) {
+	var o uintptr
+	for _, i := range lanes {
+		*(*float64)(unsafe.Add(acc, o)) += *(*float64)(unsafe.Add(leafVal, i>>1))
+		o += stride
 	}
 }
 
 // rootLanes is stepLanes for lanes that are all at node nd.
 func rootLanes(nd *fixedNode, x unsafe.Pointer, stride uintptr, lanes []uint32) {
 	thr, left := nd.thr, nd.left
-	x = unsafe.Add(x, nd.feat)
+	o := uintptr(nd.feat)
 	for j := range lanes {
 		next := left
-		if *(*float64)(x) > thr {
+		if *(*float64)(unsafe.Add(x, o)) > thr {
 			next += 16
 		}
 		lanes[j] = next
-		x = unsafe.Add(x, stride)
+		o += stride
 	}
-}
-
-// step is the child of the node at byte offset i for row x.
-func step(nodes, x unsafe.Pointer, i uint32) uint32 {
-	nd := (*fixedNode)(unsafe.Add(nodes, i))
-	next := nd.left
-	if *(*float64)(unsafe.Add(x, nd.feat)) > nd.thr {
-		next += 16
-	}
-	return next
 }
