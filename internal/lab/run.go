@@ -367,7 +367,7 @@ func runScenario(ctx context.Context, l *Lab, s *Scenario, cfg *Config, up []str
 	}
 	line := fmt.Sprintf("%s: %d packets, %d flows, %d attack flows", s.Name, res.Packets, res.Flows, res.AttackFlows)
 	if res.Detection != nil {
-		line += fmt.Sprintf("; detected %d (recall %.3f), %d false alerts", res.Detected, res.Recall, res.FalseAlerts)
+		line += fmt.Sprintf("; detected %d (recall %.3f), %d false alerts (%d on no flow of the dataset)", res.Detected, res.Recall, res.FalseAlerts, res.Unmatched)
 		if res.FirstAlertSeconds != nil {
 			line += fmt.Sprintf(", first alert after %.1fs", *res.FirstAlertSeconds)
 		}

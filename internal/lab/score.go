@@ -27,10 +27,12 @@ const benignLabel = "BENIGN"
 
 // Detection is the live detector's score on one scenario.
 type Detection struct {
-	Alerts         int     `json:"alerts"`
-	Detected       int     `json:"detected"`     // attack flows with at least one alert
-	Recall         float64 `json:"recall"`       // detected / attack flows (0 without attack flows)
-	FalseAlerts    int     `json:"false_alerts"` // alerts on benign flows or on no flow of the dataset
+	Alerts      int     `json:"alerts"`
+	Detected    int     `json:"detected"`     // attack flows with at least one alert
+	Recall      float64 `json:"recall"`       // detected / attack flows (0 without attack flows)
+	FalseAlerts int     `json:"false_alerts"` // alerts on benign flows or on no flow of the dataset
+	// Unmatched of the false alerts matched no flow of the dataset.
+	Unmatched      int     `json:"unmatched_alerts"`
 	FalseAlertRate float64 `json:"false_alert_rate"`
 	// FirstAlertSeconds is the first alert on an attack flow minus the
 	// attack's start; null when no attack flow was alerted on.
@@ -38,9 +40,11 @@ type Detection struct {
 }
 
 // Score matches alerts to the labelled flows and scores the detection. An
-// alert belongs to the flow with its Community ID whose start is nearest
-// the alert's flow start, within tolerance (the same 5-tuple recurs in
-// several flows: port reuse, timeouts, profiles that split differently).
+// alert belongs to the flow with its Community ID whose time span holds
+// the alert's flow start, or lies nearest to it within tolerance, nearest
+// start first among several (the same 5-tuple recurs in several flows:
+// port reuse, timeouts; and the live meter's idle timeout cuts a slow flow
+// into pieces that each fall inside the dataset's one flow).
 // attackStart is when the first attack step started (zero: none).
 func Score(flows []LabelledFlow, alerts []alert.Alert, attackStart time.Time, tolerance time.Duration) Detection {
 	byID := make(map[string][]int, len(flows))
@@ -60,11 +64,26 @@ func Score(flows []LabelledFlow, alerts []alert.Alert, attackStart time.Time, to
 	for i := range alerts {
 		a := &alerts[i]
 		best, bestGap := -1, time.Duration(0)
+		bestStart := time.Duration(0)
 		for _, j := range byID[a.CommunityID] {
-			gap := absDuration(a.Flowguard.FlowStart.Sub(flows[j].Start))
-			if gap <= tolerance && (best < 0 || gap < bestGap) {
-				best, bestGap = j, gap
+			at, start, end := a.Flowguard.FlowStart, flows[j].Start, flows[j].End
+			if end.Before(start) {
+				end = start
 			}
+			var gap time.Duration
+			switch {
+			case at.Before(start):
+				gap = start.Sub(at)
+			case at.After(end):
+				gap = at.Sub(end)
+			}
+			fromStart := absDuration(at.Sub(flows[j].Start))
+			if gap <= tolerance && (best < 0 || gap < bestGap || gap == bestGap && fromStart < bestStart) {
+				best, bestGap, bestStart = j, gap, fromStart
+			}
+		}
+		if best < 0 {
+			d.Unmatched++
 		}
 		if best < 0 || !flows[best].IsAttack() {
 			d.FalseAlerts++

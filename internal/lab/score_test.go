@@ -59,6 +59,17 @@ func TestScore(t *testing.T) {
 		t.Errorf("nearest: detected %d false %d, want 1 0", d.Detected, d.FalseAlerts)
 	}
 
+	// A slow flow the live meter's idle timeout cut into pieces: an alert
+	// on a piece starting inside the dataset's flow belongs to it.
+	slow := []LabelledFlow{
+		{CommunityID: "1:s", Start: at(10), End: at(40), Label: "DoS Slowhttptest"},
+		{CommunityID: "1:s", Start: at(60), End: at(61), Label: "BENIGN"},
+	}
+	d = Score(slow, []alert.Alert{mk("1:s", 25, 31), mk("1:s", 45, 46), mk("1:u", 25, 31)}, at(10), time.Second)
+	if d.Detected != 1 || d.FalseAlerts != 2 || d.Unmatched != 2 {
+		t.Errorf("slow flow: detected %d false %d unmatched %d, want 1 2 2", d.Detected, d.FalseAlerts, d.Unmatched)
+	}
+
 	// No alerts, no attack flows: zeros and no first alert.
 	d = Score(flows[4:], nil, time.Time{}, time.Second)
 	if d.Detected != 0 || d.Recall != 0 || d.FalseAlerts != 0 || d.FirstAlertSeconds != nil {
