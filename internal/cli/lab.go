@@ -92,6 +92,7 @@ Output, one directory per scenario plus a run summary:
   DIR/SCENARIO/flows.csv           engelen profile flows, Label filled
   DIR/SCENARIO/flows-cic2017.csv   cic2017 profile flows, Label filled
   DIR/SCENARIO/summary.json        flows, attack_flows, steps as run
+  DIR/SCENARIO/alerts.eve.json     with --detect: the live alerts
                                    (with --detect: detected, recall,
                                    false_alerts, first_alert_seconds)
   DIR/summary.json                 all scenarios

@@ -69,3 +69,7 @@ func (b *alertBuffer) all() []alert.Alert {
 	defer b.mu.Unlock()
 	return append([]alert.Alert(nil), b.got...)
 }
+
+// Profile names the flow-meter profile the detector meters with, so the
+// testbed scores its alerts against that profile's flows.
+func (w *sniffWatcher) Profile() string { return w.cfg.Profile.Name }

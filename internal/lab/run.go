@@ -193,6 +193,25 @@ func Run(ctx context.Context, cfg Config) (sum *Summary, err error) {
 	return sum, nil
 }
 
+// writeAlerts keeps the live detector's alerts beside the dataset, as EVE
+// JSON lines, so a run can be scored again.
+func writeAlerts(path string, alerts []alert.Alert) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := alert.NewEVEWriter(f)
+	if err := w.Send(context.Background(), alerts); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -353,14 +372,22 @@ func runScenario(ctx context.Context, l *Lab, s *Scenario, cfg *Config, up []str
 		return nil, err
 	}
 	res.Packets, res.Flows, res.AttackFlows = c.Packets, c.Flows, c.AttackFlows
-	_, c2, err := meterPcap(ctx, pcap, filepath.Join(out, "flows-cic2017.csv"), flowmeter.CIC2017, windows, false)
+	flows2, c2, err := meterPcap(ctx, pcap, filepath.Join(out, "flows-cic2017.csv"), flowmeter.CIC2017, windows, true)
 	if err != nil {
 		return nil, err
 	}
 	res.FlowsCIC2017, res.AttackFlowsCIC2017 = c2.Flows, c2.AttackFlows
 	if stopWatch != nil {
+		// Alerts are scored against the flows of the profile the live
+		// detector meters with.
+		if p, ok := cfg.Watcher.(interface{ Profile() string }); ok && p.Profile() == flowmeter.CIC2017.Name {
+			flows = flows2
+		}
 		d := Score(flows, alerts, attackStart, matchSlack)
 		res.Detection = &d
+		if err := writeAlerts(filepath.Join(out, "alerts.eve.json"), alerts); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeJSON(filepath.Join(out, "summary.json"), res); err != nil {
 		return nil, err
