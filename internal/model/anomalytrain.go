@@ -93,20 +93,9 @@ func trainAnomaly(ctx context.Context, cfg Config, start time.Time) (*Result, er
 	cfg.Log("split %s: %d benign fitting rows (of %d), %d benign validation rows (of %d), %d test rows",
 		cfg.Split, len(fitB), len(fitRows), len(validB), len(validRows), len(split.Test))
 
-	filter := cfg.Filter
-	filter.Names = t.Features
-	if err := filter.Fit(t.X, fitB); err != nil {
-		return nil, fmt.Errorf("fit column filter: %w", err)
-	}
-	fx, err := filter.Apply(t.X)
+	ft, filter, err := filterColumns(t, cfg.Filter, fitB)
 	if err != nil {
 		return nil, err
-	}
-	ft := *t
-	ft.X = fx
-	ft.Features = make([]string, len(filter.Keep))
-	for i, c := range filter.Keep {
-		ft.Features[i] = t.Features[c]
 	}
 	if n := len(filter.Dropped); n > 0 {
 		cfg.Log("dropped %d feature(s) constant or correlated on benign rows; %d left", n, len(ft.Features))

@@ -179,20 +179,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.Log("split %s: %d fitting, %d validation, %d test rows", cfg.Split, len(fitRows), len(validRows), len(testRows))
 
 	// Feature filters learn from the fitting rows only.
-	filter := cfg.Filter
-	filter.Names = t.Features
-	if err := filter.Fit(t.X, fitRows); err != nil {
-		return nil, fmt.Errorf("fit column filter: %w", err)
-	}
-	fx, err := filter.Apply(t.X)
+	ft, filter, err := filterColumns(t, cfg.Filter, fitRows)
 	if err != nil {
 		return nil, err
-	}
-	ft := *t
-	ft.X = fx
-	ft.Features = make([]string, len(filter.Keep))
-	for i, c := range filter.Keep {
-		ft.Features[i] = t.Features[c]
 	}
 	if n := len(filter.Dropped); n > 0 {
 		cfg.Log("dropped %d constant or correlated feature(s); %d left", n, len(ft.Features))
@@ -313,6 +302,26 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	return &Result{Artifact: art, Test: rep, Operating: op, Comparison: comparison, Load: lrep, Table: &ft,
 		TestRows: testRows, Importance: importance(clf), Unseen: unseen}, nil
+}
+
+// filterColumns fits the column filter f on rows of t and returns t with
+// the kept columns, and the fitted filter.
+func filterColumns(t *dataset.Table, f dataset.ColumnFilter, rows []int) (dataset.Table, dataset.ColumnFilter, error) {
+	f.Names = t.Features
+	if err := f.Fit(t.X, rows); err != nil {
+		return dataset.Table{}, f, fmt.Errorf("fit column filter: %w", err)
+	}
+	fx, err := f.Apply(t.X)
+	if err != nil {
+		return dataset.Table{}, f, err
+	}
+	ft := *t
+	ft.X = fx
+	ft.Features = make([]string, len(f.Keep))
+	for i, c := range f.Keep {
+		ft.Features[i] = t.Features[c]
+	}
+	return ft, f, nil
 }
 
 func testSplit(t *dataset.Table, cfg *Config) (dataset.Split, error) {
