@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/flowguard/flowguard/internal/alert"
@@ -33,7 +32,7 @@ func newSniffWatcher(modelPath string) (lab.Watcher, error) {
 }
 
 func (w *sniffWatcher) Watch(ctx context.Context, iface string) (func() ([]alert.Alert, error), error) {
-	sink := &alertBuffer{}
+	sink := &alert.Buffer{}
 	s, err := sniff.Open(sniff.Config{Interface: iface, Live: detect.LiveConfig{
 		Detector: w.cfg,
 		Meter:    flowmeter.Config{IdleTimeout: labIdleTimeout},
@@ -47,27 +46,8 @@ func (w *sniffWatcher) Watch(ctx context.Context, iface string) (func() ([]alert
 	return func() ([]alert.Alert, error) {
 		cancel()
 		err := <-done
-		return sink.all(), err
+		return sink.Alerts(), err
 	}, nil
-}
-
-// alertBuffer keeps every alert it is sent.
-type alertBuffer struct {
-	mu  sync.Mutex
-	got []alert.Alert
-}
-
-func (b *alertBuffer) Send(_ context.Context, as []alert.Alert) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.got = append(b.got, as...)
-	return nil
-}
-
-func (b *alertBuffer) all() []alert.Alert {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]alert.Alert(nil), b.got...)
 }
 
 // Profile names the flow-meter profile the detector meters with, so the

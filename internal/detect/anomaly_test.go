@@ -63,13 +63,6 @@ func cicAnomalyModel(t *testing.T) *model.Artifact {
 	return anomalyModel
 }
 
-type collectSink struct{ alerts []alert.Alert }
-
-func (c *collectSink) Send(_ context.Context, as []alert.Alert) error {
-	c.alerts = append(c.alerts, as...)
-	return nil
-}
-
 // detectPcap meters a capture and runs a detector with the embedded
 // classifier and the anomaly model over it.
 func detectPcap(t *testing.T, pcap string, anom *model.Artifact) (*Detector, []alert.Alert) {
@@ -81,12 +74,16 @@ func detectPcap(t *testing.T, pcap string, anom *model.Artifact) (*Detector, []a
 	return detectWith(t, pcap, clf, anom)
 }
 
-// detectWith runs a detector with the given classifier (nil: none) and
-// anomaly model over a capture.
+// detectWith runs a detector with the given classifier and anomaly model
+// (either may be nil) over a capture, as flowguard detect does.
 func detectWith(t *testing.T, pcap string, clf, anom *model.Artifact) (*Detector, []alert.Alert) {
 	t.Helper()
-	pr := flowmeter.Profiles[anom.Schema.Profile]
-	var sink collectSink
+	trained := clf
+	if trained == nil {
+		trained = anom
+	}
+	pr := flowmeter.Profiles[trained.Schema.Profile]
+	var sink alert.Buffer
 	d, err := New(Config{Model: clf, Profile: pr, Source: pcap, Anomaly: anom, AnomalyName: "cic-iforest"}, &sink)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +105,7 @@ func detectWith(t *testing.T, pcap string, clf, anom *model.Artifact) (*Detector
 	if err := d.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return d, sink.alerts
+	return d, sink.Alerts()
 }
 
 // TestDetectAnomalyBesideClassifier runs the embedded classifier with an
@@ -184,7 +181,7 @@ func TestAnomalyAlone(t *testing.T) {
 			t.Errorf("alert of kind %q without a classifier", a.Flowguard.Kind)
 		}
 	}
-	if _, err := New(Config{Profile: flowmeter.Engelen}, &collectSink{}); err == nil {
+	if _, err := New(Config{Profile: flowmeter.Engelen}, &alert.Buffer{}); err == nil {
 		t.Error("a detector without any model was built")
 	}
 }

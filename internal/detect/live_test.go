@@ -122,38 +122,6 @@ func runLive(t *testing.T, path string, quiet int, cfg LiveConfig) (*Live, *coll
 	return l, sink
 }
 
-// offline scores the capture the way flowguard detect does.
-func offline(t *testing.T, path string) []alert.Alert {
-	t.Helper()
-	a, err := defaultmodel.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	sink := &collect{src: &replay{done: true}}
-	pr := flowmeter.Profiles[a.Schema.Profile]
-	d, err := New(Config{Model: a, Profile: pr}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := flowmeter.New(flowmeter.Config{Profile: pr}, func(f *flowmeter.Flow) { d.Flow(context.Background(), f) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := flowmeter.Run(context.Background(), r, m); err != nil {
-		t.Fatal(err)
-	}
-	m.Flush()
-	if err := d.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return sink.got
-}
-
 func flowKeys(as []alert.Alert) []string {
 	var k []string
 	for _, a := range as {
@@ -169,7 +137,11 @@ func flowKeys(as []alert.Alert) []string {
 // flows.
 func TestLiveMatchesOffline(t *testing.T) {
 	path := sharedCapture(t, "cicids2017_webattack_sqlinj")
-	want := offline(t, path)
+	a, err := defaultmodel.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want := detectWith(t, path, a, nil)
 	l, got := runLive(t, path, 0, LiveConfig{})
 	if len(want) < 10 {
 		t.Fatalf("offline detection raised %d alerts; the test needs the attack to be detected", len(want))

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -132,18 +131,6 @@ func (l link) send(frames [][]byte, stamps []int64, speedup float64) error {
 	return nil
 }
 
-type alerts struct {
-	mu  sync.Mutex
-	got []alert.Alert
-}
-
-func (a *alerts) Send(_ context.Context, as []alert.Alert) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.got = append(a.got, as...)
-	return nil
-}
-
 func goldenPcap(t *testing.T, name string) string {
 	t.Helper()
 	p := filepath.Join("..", "..", "..", "shared", "golden", "pcap", name+".pcap")
@@ -204,7 +191,7 @@ func TestSniff(t *testing.T) {
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("filter=%q", c.filter), func(t *testing.T) {
 			l := newLink(t)
-			sink := &alerts{}
+			sink := &alert.Buffer{}
 			s, err := Open(Config{Interface: l.Outer, Filter: c.filter, Live: detect.LiveConfig{
 				Detector: detect.Config{Model: a, Profile: flowmeter.Profiles[a.Schema.Profile]},
 				Meter:    flowmeter.Config{IdleTimeout: 10 * time.Second},
@@ -231,7 +218,7 @@ func TestSniff(t *testing.T) {
 			if st.Flows != wantFlows {
 				t.Errorf("%d flows, offline metering finds %d", st.Flows, wantFlows)
 			}
-			for _, al := range sink.got {
+			for _, al := range sink.Alerts() {
 				if al.DestIP != "192.168.10.50" && al.SrcIP != "192.168.10.50" {
 					t.Errorf("alert on a flow outside the attack: %s %s -> %s", al.CommunityID, al.SrcIP, al.DestIP)
 				}
@@ -258,7 +245,7 @@ func TestOpenErrors(t *testing.T) {
 		{Config{Interface: "fg-no-such0", Live: lc}, "fg-no-such0"},
 	}
 	for _, c := range cases {
-		_, err := Open(c.cfg, &alerts{})
+		_, err := Open(c.cfg, &alert.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Open(%q, filter %q): %v, want an error mentioning %q", c.cfg.Interface, c.cfg.Filter, err, c.want)
 		}
