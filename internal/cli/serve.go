@@ -85,6 +85,6 @@ to the embedded default. Mutating endpoints want "Authorization: Bearer TOKEN"
 	f.StringVar(&eventsModel, "events-model", "", "events model (flowguard events fit --algo dbscan|hdbscan) serving ML-PT's POST /predict")
 	f.StringVarP(&cfg.Interface, "interface", "i", "", "also detect live on this network interface (AF_PACKET; root or CAP_NET_RAW): alerts go to the store, the streams, --eve and --webhook")
 	f.BoolVar(&check, "check", false, "build everything (store, model, routes), print the configuration and exit")
-	lf.register(cmd)
+	lf.register(cmd, "with --interface: ")
 	return cmd
 }

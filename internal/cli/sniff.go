@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/flowguard/flowguard/internal/alert"
 	"github.com/flowguard/flowguard/internal/detect"
@@ -29,9 +30,11 @@ type liveFlags struct {
 	promisc                           bool
 }
 
-func (lf *liveFlags) register(cmd *cobra.Command) {
+// register adds the flags to cmd; prefix starts each help line (serve
+// says they apply to --interface only).
+func (lf *liveFlags) register(cmd *cobra.Command, prefix string) {
 	d := flowmeter.DefaultConfig()
-	f := cmd.Flags()
+	f := pflag.NewFlagSet("live", pflag.ContinueOnError)
 	f.StringVar(&lf.filter, "filter", "", `pcap-filter expression run in the kernel, e.g. "tcp port 80 or udp"`)
 	f.DurationVar(&lf.flowTimeout, "flow-timeout", d.FlowTimeout, "a flow ends this long after its first packet")
 	f.DurationVar(&lf.activity, "activity-timeout", d.ActivityTimeout, "gaps longer than this separate active and idle periods")
@@ -43,6 +46,8 @@ func (lf *liveFlags) register(cmd *cobra.Command) {
 	f.IntVar(&lf.snapLen, "snaplen", 65535, "bytes captured of each frame")
 	f.IntVar(&lf.ringMiB, "ring-mib", 64, "kernel capture ring size, MiB (larger rides out bursts)")
 	f.BoolVar(&lf.promisc, "promisc", false, "put the interface in promiscuous mode")
+	f.VisitAll(func(fl *pflag.Flag) { fl.Usage = prefix + fl.Usage })
+	cmd.Flags().AddFlagSet(f)
 }
 
 // config is the sniff configuration for iface with detector dc.
@@ -144,7 +149,7 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 			return errors.Join(runErr, fanErr, closeOut())
 		},
 	}
-	lf.register(cmd)
+	lf.register(cmd, "")
 	f := cmd.Flags()
 	f.StringVarP(&iface, "interface", "i", "", "network interface to capture from (required)")
 	f.StringVar(&modelPath, "model", "", "model file (default: the embedded model); an anomaly model here runs alone")
