@@ -160,122 +160,75 @@ func radixSort(keys, tmp []uint64) {
 	}
 }
 
-// cutPoints returns at most maxBins-1 cuts for the sorted values, chosen
-// by XGBoost 1.7's hist procedure for max_bin = maxBins+1 (modelled in
-// bench/train/xgbcuts.py, which reproduces every split value of its trees):
-// the values as float32, summarised exactly as distinct values with rank
-// ranges; the summary pruned (WQSummary::SetPrune) to the sketch's size
-// limit, then to max_bin*8 entries, then to max_bin+1; entries 1..max_bin-1
-// are the values the cuts go before. A value v of XGBoost's goes right of
-// its cut (x < v goes left), so the cut here lies between v and the value
-// before it. With a missing-value code after them only maxBins-1 cuts fit
-// in a byte, so when XGBoost would use maxBins the highest is left out.
-// XGBoost's cuts are these exactly while a column fits its sketch's
-// buffer (twice the size limit); longer columns it merges in a streaming
-// sketch first, which this does not follow.
+// cutPoints returns at most maxBins-1 cuts for the sorted values.
 func cutPoints(vals []float64, maxBins int) []float64 {
 	if len(vals) == 0 {
 		return []float64{}
 	}
-	// The exact summary: distinct float32 values, each with the smallest
-	// float64 value that rounds to it and the largest of the one before.
-	var s []sumEntry
-	for i, v := range vals {
-		v32 := float32(v)
-		if k := len(s); k > 0 && s[k-1].v == v32 {
-			s[k-1].n++
+	// Distinct values and their counts.
+	type run struct {
+		v float64
+		n int
+	}
+	var runs []run
+	for _, v := range vals {
+		if k := len(runs); k > 0 && runs[k-1].v == v {
+			runs[k-1].n++
 		} else {
-			prev := math.NaN()
-			if i > 0 {
-				prev = vals[i-1]
-			}
-			s = append(s, sumEntry{v: v32, lo: v, prev: prev, n: 1})
+			runs = append(runs, run{v, 1})
 		}
 	}
+	cuts := make([]float64, 0, min(len(runs), maxBins)-1)
+	if len(runs) <= maxBins {
+		for i := 1; i < len(runs); i++ {
+			if c, ok := cutBetween(runs[i-1].v, runs[i].v); ok {
+				cuts = append(cuts, c)
+			}
+		}
+		return cuts
+	}
+	// More distinct values than bins: cuts before values picked at evenly
+	// spaced ranks, the way XGBoost prunes its quantile summary. The
+	// ranks run from the end of the smallest value to the start of the
+	// largest, so a feature whose minimum holds most rows (0 or −1 for
+	// "not measured") spends its cuts on the rows that are measured; a
+	// heavy value elsewhere takes every rank that falls on it and leaves
+	// the cuts it would have had unused, instead of handing them to the
+	// light tail. Each rank goes to the value whose rank range it is
+	// closest to the middle of.
+	last := len(runs) - 1
+	mid := make([]float64, len(runs)) // middle rank of each value
 	cum := 0
-	for i := range s {
-		cum += s[i].n
-		s[i].w = float32(s[i].n)
-		s[i].rmax = float32(cum)
-		s[i].rmin = s[i].rmax - s[i].w
+	for j, r := range runs {
+		mid[j] = float64(cum) + float64(r.n)/2
+		cum += r.n
 	}
-	maxBin := maxBins + 1 // XGBoost's max_bin
-	n := len(vals)
-	inter := min(n, maxBin*8)
-	s = pruneSummary(pruneSummary(s, sketchLimit(n, maxBin)), inter)
-	nb := min(inter, maxBin)
-	a := pruneSummary(s, nb+1)
-	chosen := a[1:max(1, min(len(a), nb))]
-	if len(chosen) > maxBins-1 {
-		chosen = chosen[:maxBins-1]
+	begin := float64(runs[0].n)
+	span := float64(len(vals)-runs[last].n) - begin
+	nt := maxBins - 1 // ranks, as XGBoost: a summary of maxBins+1 values
+	picked, j := 0, 0
+	for i := 1; i < nt; i++ {
+		t := begin + float64(i)*span/float64(nt)
+		for j < last && mid[j+1] <= t {
+			j++
+		}
+		k := j
+		if k < last && mid[k+1]-t < t-mid[k] {
+			k++
+		}
+		if k > picked {
+			if c, ok := cutBetween(runs[k-1].v, runs[k].v); ok {
+				cuts = append(cuts, c)
+			}
+			picked = k
+		}
 	}
-	cuts := make([]float64, 0, len(chosen))
-	for _, e := range chosen {
-		if c, ok := cutBetween(e.prev, e.lo); ok {
+	if picked < last {
+		if c, ok := cutBetween(runs[last-1].v, runs[last].v); ok {
 			cuts = append(cuts, c)
 		}
 	}
 	return cuts
-}
-
-// sumEntry is one distinct (float32) value of a quantile summary with its
-// rank range [rmin, rmax) and weight, kept in float32 as XGBoost does so
-// that the prunes round as its do.
-type sumEntry struct {
-	v             float32
-	lo, prev      float64 // smallest value in the entry, largest before it
-	n             int
-	rmin, rmax, w float32
-}
-
-// pruneSummary is WQSummary::SetPrune: it keeps the first and last entry
-// and, for the ranks begin + k*span/(maxsize-1), k = 1..maxsize-2, the
-// entry whose rank range holds the rank, each once. Every float32
-// operation is rounded explicitly, as in XGBoost.
-func pruneSummary(s []sumEntry, maxsize int) []sumEntry {
-	m := len(s)
-	if m <= maxsize {
-		return s
-	}
-	begin := s[0].rmax
-	span := float32(s[m-1].rmin - s[0].rmax)
-	div := maxsize - 1
-	out := []sumEntry{s[0]}
-	i, last := 1, 0
-	for k := 1; k < div; k++ {
-		dx2 := float32(2 * float32(float32(float32(float32(k)*span)/float32(div))+begin))
-		for i < m-1 && dx2 >= float32(s[i+1].rmax+s[i+1].rmin) {
-			i++
-		}
-		if i == m-1 {
-			break
-		}
-		if dx2 < float32(float32(s[i].rmin+s[i].w)+float32(s[i+1].rmax-s[i+1].w)) {
-			if i != last {
-				out = append(out, s[i])
-				last = i
-			}
-		} else if i+1 != last {
-			out = append(out, s[i+1])
-			last = i + 1
-		}
-	}
-	if last != m-1 {
-		out = append(out, s[m-1])
-	}
-	return out
-}
-
-// sketchLimit is the size limit of XGBoost's quantile sketch for n rows
-// and max_bin (WQuantileSketch::LimitSizeLevel with eps 1/(8*max_bin)).
-func sketchLimit(n, maxBin int) int {
-	eps := 1.0 / (float64(float32(min(maxBin, n))) * 8)
-	for level := 1; ; level++ {
-		limit := min(n, int(math.Ceil(float64(level)/eps))+1)
-		if (1<<level)*limit >= n {
-			return limit
-		}
-	}
 }
 
 // cutBetween returns a finite c with a <= c < b, for a < b.
