@@ -58,21 +58,11 @@ func (test) isNode()    {}
 
 // and2 and or2 build chains, skipping nil operands so that primitives can
 // leave out parts that do not apply.
-func and2(ns ...node) node {
-	var r node
-	for _, n := range ns {
-		switch {
-		case n == nil:
-		case r == nil:
-			r = n
-		default:
-			r = andNode{r, n}
-		}
-	}
-	return r
-}
+func and2(ns ...node) node { return chain(func(a, b node) node { return andNode{a, b} }, ns) }
 
-func or2(ns ...node) node {
+func or2(ns ...node) node { return chain(func(a, b node) node { return orNode{a, b} }, ns) }
+
+func chain(join func(a, b node) node, ns []node) node {
 	var r node
 	for _, n := range ns {
 		switch {
@@ -80,7 +70,7 @@ func or2(ns ...node) node {
 		case r == nil:
 			r = n
 		default:
-			r = orNode{r, n}
+			r = join(r, n)
 		}
 	}
 	return r
