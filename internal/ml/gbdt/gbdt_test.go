@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/ml/tree"
 	"github.com/flowguard/flowguard/internal/ml/tree/treetest"
 )
 
@@ -394,24 +395,5 @@ func FuzzDecodedModel(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add([]byte{0, 0, 0, 9})
-	f.Add([]byte{1, 3, 1, 200, 2, 5, 2, 1})
-	f.Add([]byte{5, 1, 3, 0, 4, 2, 4, 255})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var c Model
-		if err := json.Unmarshal(raw, &c); err != nil {
-			t.Fatal(err)
-		}
-		treetest.Corrupt(c.Trees, data)
-		if c.Validate() != nil {
-			return
-		}
-		X := ml.NewMatrix(4, 3)
-		copy(X.Data, []float64{0, 1, 2, math.NaN(), 5, -3, 9, math.NaN(), 1, 4, 4, 4})
-		out := make([]float64, 4*3)
-		if err := c.PredictProbaBatch(X, out, 2); err != nil {
-			t.Fatal(err)
-		}
-		c.PredictProba(X.Row(1), out[:3])
-	})
+	treetest.FuzzDecoded(f, raw, func(m *Model) []tree.Tree { return m.Trees })
 }

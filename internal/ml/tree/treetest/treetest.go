@@ -7,6 +7,7 @@ package treetest
 import (
 	"compress/gzip"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 
 	"github.com/flowguard/flowguard/internal/ml"
 	"github.com/flowguard/flowguard/internal/ml/tree"
@@ -304,4 +306,41 @@ func Corrupt(trees []tree.Tree, data []byte) {
 			tr.Values = tr.Values[:len(tr.Values)/2]
 		}
 	}
+}
+
+// Ensemble is what FuzzDecoded needs of a tree model.
+type Ensemble interface {
+	Validate() error
+	PredictProba(x, out []float64)
+	PredictProbaBatch(X *ml.Matrix, out []float64, threads int) error
+}
+
+// FuzzDecoded is the model fuzz targets' body: it decodes raw (a model's
+// JSON) afresh for every input, corrupts its trees as the input says
+// (Corrupt), and a model that still passes Validate must predict without
+// panicking on rows with NaN. M is the model type; trees returns its trees.
+func FuzzDecoded[M any, PM interface {
+	*M
+	Ensemble
+}](f *testing.F, raw []byte, trees func(PM) []tree.Tree) {
+	f.Add([]byte{0, 0, 0, 9})
+	f.Add([]byte{1, 3, 1, 200, 2, 5, 2, 1})
+	f.Add([]byte{2, 1, 3, 0, 4, 2, 4, 255})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := PM(new(M))
+		if err := json.Unmarshal(raw, c); err != nil {
+			t.Fatal(err)
+		}
+		Corrupt(trees(c), data)
+		if c.Validate() != nil {
+			return
+		}
+		X := ml.NewMatrix(4, 3)
+		copy(X.Data, []float64{0, 1, 2, math.NaN(), 5, -3, 9, math.NaN(), 1, 4, 4, 4})
+		out := make([]float64, 4*3)
+		if err := c.PredictProbaBatch(X, out, 2); err != nil {
+			t.Fatal(err)
+		}
+		c.PredictProba(X.Row(1), out[:3])
+	})
 }
