@@ -13,18 +13,13 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/flowguard/flowguard/internal/sharedtest"
 )
 
 func sharedPcap(t *testing.T, name string) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("../../../shared/golden/pcap", name+".pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data not found (%v): clone ../shared beside the repository to run this test", err)
-	}
-	return p
+	return sharedtest.Path(t, "golden/pcap/"+name+".pcap")
 }
 
 func run(t *testing.T, stdin []byte, args ...string) (stdout, stderr string, code int) {

@@ -6,18 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowguard/flowguard/internal/sharedtest"
 )
 
 func sharedData(t *testing.T, rel string) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("../../../shared/data", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data not found (%v): clone ../shared beside the repository to run this test", err)
-	}
-	return p
+	return sharedtest.Path(t, "data/"+rel)
 }
 
 // TestTrainEvalPredictRuns drives the whole model life cycle through the

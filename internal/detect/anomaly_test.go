@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,19 +11,13 @@ import (
 	"github.com/flowguard/flowguard/internal/detect/defaultmodel"
 	"github.com/flowguard/flowguard/internal/flowmeter"
 	"github.com/flowguard/flowguard/internal/model"
+	"github.com/flowguard/flowguard/internal/sharedtest"
 )
 
 // sharedPath returns ../shared/rel, skipping the test without it.
 func sharedPath(t *testing.T, rel string) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("../../../shared", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data not found (%v): clone ../shared beside the repository to run this test", err)
-	}
-	return p
+	return sharedtest.Path(t, rel)
 }
 
 // anomalyTestFPR is the benign false-alert rate the test model is

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/flowguard/flowguard/internal/capture"
 	"github.com/flowguard/flowguard/internal/detect/defaultmodel"
 	"github.com/flowguard/flowguard/internal/flowmeter"
+	"github.com/flowguard/flowguard/internal/sharedtest"
 )
 
 var errQuiet = errors.New("no packet yet")
@@ -88,11 +87,7 @@ func (c *collect) Send(_ context.Context, as []alert.Alert) error {
 
 func sharedCapture(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "golden", "pcap", name+".pcap")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data not found (%v): clone ../shared beside the repository to run this test", err)
-	}
-	return p
+	return sharedtest.Path(t, "golden/pcap/"+name+".pcap")
 }
 
 // runLive replays a capture through a Live pipeline with the default model.

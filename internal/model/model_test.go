@@ -3,23 +3,15 @@ package model
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/flowguard/flowguard/internal/ml"
+	"github.com/flowguard/flowguard/internal/sharedtest"
 )
 
 func sharedFile(t *testing.T, rel string) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("../../../shared", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data not found (%v): clone ../shared beside the repository to run this test", err)
-	}
-	return p
+	return sharedtest.Path(t, rel)
 }
 
 // TestTrainRoundTrip trains on the CIC-IDS2017 sample with the honest

@@ -24,6 +24,7 @@ import (
 	"github.com/flowguard/flowguard/internal/detect"
 	"github.com/flowguard/flowguard/internal/detect/defaultmodel"
 	"github.com/flowguard/flowguard/internal/flowmeter"
+	"github.com/flowguard/flowguard/internal/sharedtest"
 )
 
 // link is a veth pair: Outer in this namespace, Inner in namespace NS.
@@ -133,11 +134,7 @@ func (l link) send(frames [][]byte, stamps []int64, speedup float64) error {
 
 func goldenPcap(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "golden", "pcap", name+".pcap")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data not found (%v): clone ../shared beside the repository to run this test", err)
-	}
-	return p
+	return sharedtest.Path(t, "golden/pcap/"+name+".pcap")
 }
 
 // offlineCount meters a capture as flowguard detect would and counts the
