@@ -193,17 +193,26 @@ func (c *client) lookup(ctx context.Context) error {
 	return err
 }
 
+// dial opens a TCP session to the victim's port that must be over within
+// limit, with a reader on it.
+func (c *client) dial(ctx context.Context, port string, limit time.Duration) (net.Conn, *bufio.Reader, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(c.victim, port))
+	if err != nil {
+		return nil, nil, err
+	}
+	conn.SetDeadline(time.Now().Add(limit))
+	return conn, bufio.NewReader(conn), nil
+}
+
 // sshBanner exchanges SSH version strings and reads the server's first
 // key-exchange packet, then closes.
 func (c *client) sshBanner(ctx context.Context) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(c.victim, "22"))
+	conn, br, err := c.dial(ctx, "22", 10*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(conn)
 	if _, err := br.ReadString('\n'); err != nil {
 		return fmt.Errorf("ssh banner: %w", err)
 	}
@@ -217,14 +226,11 @@ func (c *client) sshBanner(ctx context.Context) error {
 
 // ftp logs in anonymously, lists /pub and downloads one file.
 func (c *client) ftp(ctx context.Context) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(c.victim, "21"))
+	conn, br, err := c.dial(ctx, "21", 15*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(15 * time.Second))
-	br := bufio.NewReader(conn)
 	// reply reads one (possibly multi-line) reply and returns its text.
 	reply := func() (string, error) {
 		line, err := br.ReadString('\n')
@@ -260,6 +266,7 @@ func (c *client) ftp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		var d net.Dialer
 		dc, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return err
