@@ -106,9 +106,9 @@ func New(cfg Config, sink Sink) (*Detector, error) {
 	return &Detector{cfg: cfg, scorer: s, anomaly: as, sink: sink, prefix: hex.EncodeToString(r[:])}, nil
 }
 
-// Flow scores one finished flow. Errors from the sink are kept and
-// returned by Flush; scoring goes on.
-func (d *Detector) Flow(ctx context.Context, f *flowmeter.Flow) {
+// Flow scores one finished flow and reports whether it raised an alert.
+// Errors from the sink are kept and returned by Flush; scoring goes on.
+func (d *Detector) Flow(ctx context.Context, f *flowmeter.Flow) bool {
 	d.Stats.Flows.Add(1)
 	var v Verdict
 	if d.scorer != nil {
@@ -122,7 +122,7 @@ func (d *Detector) Flow(ctx context.Context, f *flowmeter.Flow) {
 		}
 	}
 	if !v.Alert && av == nil {
-		return
+		return false
 	}
 	d.Stats.Alerts.Add(1)
 	var a alert.Alert
@@ -136,6 +136,7 @@ func (d *Detector) Flow(ctx context.Context, f *flowmeter.Flow) {
 	if len(d.batch) >= d.cfg.Batch {
 		d.send(ctx)
 	}
+	return true
 }
 
 // Flush sends the alerts not sent yet and reports the first sink error.

@@ -117,11 +117,10 @@ func (l *Live) flow(f *flowmeter.Flow) {
 // early scores a flow in progress; a flow alerted on now is not alerted on
 // again when it ends.
 func (l *Live) early(f *flowmeter.Flow) {
-	before := l.det.Stats.Alerts.Load()
 	l.det.inProgress = true
-	l.det.Flow(l.ctx, f)
+	alerted := l.det.Flow(l.ctx, f)
 	l.det.inProgress = false
-	if l.det.Stats.Alerts.Load() > before {
+	if alerted {
 		f.Flagged = true
 		l.Stats.EarlyAlerts.Add(1)
 	}
