@@ -34,6 +34,22 @@ type Route struct {
 	Queue    int // batches waiting for the sink; 0 means 64
 }
 
+// AddWebhooks appends a lossy route per webhook URL to routes. On an
+// invalid URL it closes every sink of routes and returns the error.
+func AddWebhooks(routes []Route, urls []string) ([]Route, error) {
+	for _, u := range urls {
+		w, err := NewWebhook(WebhookConfig{URL: u})
+		if err != nil {
+			for _, r := range routes {
+				r.Sink.Close()
+			}
+			return nil, fmt.Errorf("webhook %s: %w", u, err)
+		}
+		routes = append(routes, Route{Name: "webhook " + u, Sink: w})
+	}
+	return routes, nil
+}
+
 // RouteStats counts a route's alerts since the Fanout was made.
 type RouteStats struct {
 	Name    string

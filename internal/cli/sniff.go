@@ -110,14 +110,9 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 				}
 				routes = append(routes, alert.Route{Name: "store", Sink: st, Lossless: true})
 			}
-			for _, u := range webhooks {
-				w, err := alert.NewWebhook(alert.WebhookConfig{URL: u})
-				if err != nil {
-					closeRoutes(routes)
-					closeOut()
-					return fmt.Errorf("webhook %s: %w", u, err)
-				}
-				routes = append(routes, alert.Route{Name: "webhook " + u, Sink: w})
+			if routes, err = alert.AddWebhooks(routes, webhooks); err != nil {
+				closeOut()
+				return err
 			}
 			fan := alert.NewFanout(log, 0, routes...)
 			s, err := sniff.Open(lf.config(iface, dc), fan)
@@ -161,13 +156,6 @@ Runs until interrupted (Ctrl-C, SIGTERM) or for --duration.`,
 	f.DurationVar(&duration, "duration", 0, "stop after this long (0: until interrupted)")
 	cmd.MarkFlagRequired("interface")
 	return cmd
-}
-
-// closeRoutes closes the sinks of routes not yet handed to a Fanout.
-func closeRoutes(routes []alert.Route) {
-	for _, r := range routes {
-		r.Sink.Close()
-	}
 }
 
 // serveMetrics serves c (and the Go runtime's metrics) on addr/metrics

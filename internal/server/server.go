@@ -289,7 +289,7 @@ func (s *Server) Close() error { return s.store.Close() }
 // EVE file and the webhooks. The store itself is written before the
 // fan-out (see jobSink), so an alert any client saw is always stored.
 func (s *Server) sinks() (*alert.Fanout, error) {
-	routes := []alert.Route{{Name: "broker", Sink: s.broker}}
+	var routes []alert.Route
 	if s.cfg.EVEPath != "" {
 		f, err := alert.OpenEVEFile(s.cfg.EVEPath, false)
 		if err != nil {
@@ -297,16 +297,13 @@ func (s *Server) sinks() (*alert.Fanout, error) {
 		}
 		routes = append(routes, alert.Route{Name: "eve", Sink: f, Lossless: true})
 	}
-	for _, u := range s.cfg.Webhooks {
-		w, err := alert.NewWebhook(alert.WebhookConfig{URL: u})
-		if err != nil {
-			for _, r := range routes[1:] {
-				r.Sink.Close()
-			}
-			return nil, fmt.Errorf("server: webhook %s: %w", u, err)
-		}
-		routes = append(routes, alert.Route{Name: "webhook " + u, Sink: w})
+	// On a bad webhook the file closes; the broker outlives a failed
+	// start, so it joins last.
+	routes, err := alert.AddWebhooks(routes, s.cfg.Webhooks)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
+	routes = append([]alert.Route{{Name: "broker", Sink: s.broker}}, routes...)
 	return alert.NewFanout(s.log, 0, routes...), nil
 }
 
