@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flowguard/flowguard/internal/dataset"
 	"github.com/flowguard/flowguard/internal/ml"
 	"github.com/flowguard/flowguard/internal/ml/forest"
 	"github.com/flowguard/flowguard/internal/ml/gbdt"
@@ -66,49 +67,102 @@ func prepare(args []string) error {
 	shared := fs.String("shared", "../shared", "the shared data folder")
 	out := fs.String("out", "/tmp/flowguard-train-bench/data", "where to write the splits")
 	bigRows := fs.Int("big-rows", 1_000_000, "training rows of the scaled-up set")
-	seed := fs.Uint64("seed", 1, "split and jitter seed")
+	seed := fs.Uint64("seed", 1, "seed of the first split and of the jitter")
+	splits := fs.Int("splits", 1, "stratified splits per real set: the first (seed) in OUT/SET, the others (seed+1, …) in OUT/splits/K/SET")
 	fs.Parse(args)
-	flows := filepath.Join(*shared, "data", "flows")
+	if *splits < 1 {
+		return fmt.Errorf("-splits %d: need at least 1", *splits)
+	}
+	sets, err := loadSets(filepath.Join(*shared, "data", "flows"))
+	if err != nil {
+		return err
+	}
+	for _, s := range sets {
+		fmt.Printf("%-11s %6d rows, %6d unique, %2d features, %2d classes\n",
+			s.name, s.rows, s.d.X.Rows, s.d.X.Cols, s.d.Classes)
+		for k := 1; k <= *splits; k++ {
+			dir := filepath.Join(*out, s.name)
+			if k > 1 {
+				dir = filepath.Join(*out, "splits", strconv.Itoa(k), s.name)
+			}
+			tr, te := treetest.StratifiedSplit(s.d, 0.3, *seed+uint64(k-1))
+			if err := writeSplit(dir, s.columns, tr, te); err != nil {
+				return err
+			}
+			if k > 1 || s.name != "cic2017" {
+				continue
+			}
+			fmt.Printf("%-11s train %d, test %d\n", s.name, tr.X.Rows, te.X.Rows)
+			// The timing set: real rows repeated with ±1 % multiplicative
+			// jitter, train and test scaled from their own split.
+			copies := (*bigRows + tr.X.Rows - 1) / tr.X.Rows
+			rng := rand.New(rand.NewPCG(*seed, 77))
+			btr, bte := scale(tr, copies, rng), scale(te, copies/3, rng)
+			fmt.Printf("%-11s %d training rows (%d copies), %d test rows\n", "big", btr.X.Rows, copies, bte.X.Rows)
+			if err := writeSplit(filepath.Join(*out, "big"), s.columns, btr, bte); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// set is one real data set, deduplicated, before splitting.
+type set struct {
+	name    string
+	rows    int // before deduplication
+	columns []string
+	d       *ml.Dataset
+}
+
+// loadSets reads the real sets. NaN and ±Inf become −1 (see finite) and
+// exact duplicate rows are dropped, so no row is on both sides of a split.
+func loadSets(flows string) ([]set, error) {
 	k8s := []string{filepath.Join(flows, "k8s-misuse", "benign", "background_traffic_20230319T1802.pcap_Flow.csv.gz")}
 	mal, err := filepath.Glob(filepath.Join(flows, "k8s-misuse", "malicious", "*.csv*"))
 	if err != nil || len(mal) == 0 {
-		return fmt.Errorf("no k8s-misuse malicious files under %s", flows)
+		return nil, fmt.Errorf("no k8s-misuse malicious files under %s", flows)
 	}
 	k8s = append(k8s, mal...)
-	sets := []struct {
+	var sets []set
+	for _, s := range []struct {
 		name  string
 		paths []string
 	}{
 		{"cic2017", []string{filepath.Join(flows, "cic-ids2017", "lccde-sample", "CICIDS2017_sample.csv.gz")}},
 		{"k8s", k8s},
 		{"cse2018", []string{filepath.Join(flows, "cse-cic-ids2018", "cstub-ml-ids-validation.csv")}},
-	}
-	for _, s := range sets {
+	} {
 		c, err := treetest.ReadCSV(identifiers, s.paths...)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		finite(c.Data)
-		d := treetest.Dedup(c.Data)
-		tr, te := treetest.StratifiedSplit(d, 0.3, *seed)
-		fmt.Printf("%-8s %6d rows, %6d unique, %2d features, %2d classes: train %d, test %d\n",
-			s.name, c.Data.X.Rows, d.X.Rows, d.X.Cols, d.Classes, tr.X.Rows, te.X.Rows)
-		if err := writeSplit(filepath.Join(*out, s.name), c.Columns, tr, te); err != nil {
-			return err
-		}
-		if s.name == "cic2017" {
-			// The timing set: real rows repeated with ±1 % multiplicative
-			// jitter, train and test scaled from their own split.
-			copies := (*bigRows + tr.X.Rows - 1) / tr.X.Rows
-			rng := rand.New(rand.NewPCG(*seed, 77))
-			btr, bte := scale(tr, copies, rng), scale(te, copies/3, rng)
-			fmt.Printf("%-8s %d training rows (%d copies), %d test rows\n", "big", btr.X.Rows, copies, bte.X.Rows)
-			if err := writeSplit(filepath.Join(*out, "big"), c.Columns, btr, bte); err != nil {
-				return err
-			}
-		}
+		sets = append(sets, set{s.name, c.Data.X.Rows, c.Columns, treetest.Dedup(c.Data)})
 	}
-	return nil
+	// The embedded model's data: every CIC-IDS2017 extract, read by
+	// flowguard's loader (each dialect, duplicates and identifiers out)
+	// with attack families as classes, as scripts/default-model.sh reads
+	// it; only the split is the benchmark's.
+	var paths []string
+	for _, d := range []string{"lccde-sample", "machinelearningcve-heads", "rdube-machinelearningcve-heads",
+		"trafficlabelling-attack-extracts", "trafficlabelling-heads"} {
+		paths = append(paths, filepath.Join(flows, "cic-ids2017", d))
+	}
+	t, rep, err := dataset.Load(paths, dataset.LoadOptions{Labels: dataset.LabelsFamilies})
+	if err != nil {
+		return nil, err
+	}
+	all := make([]int, t.Rows())
+	for i := range all {
+		all[i] = i
+	}
+	d, err := t.Dataset(all, dataset.Classes(t.Labels, nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	finite(d)
+	return append(sets, set{"cic2017-all", rep.RowsRead, t.Features, treetest.Dedup(d)}), nil
 }
 
 // finite replaces NaN and ±Inf by −1, the CIC convention for "not
@@ -232,6 +286,7 @@ type Result struct {
 	Model     string  `json:"model"` // gbdt or rf
 	Dataset   string  `json:"dataset"`
 	Rep       int     `json:"rep"`
+	Split     int     `json:"split,omitempty"` // 0 or 1: the first split, where timing runs
 	Threads   int     `json:"threads"`
 	Trees     int     `json:"trees"`
 	TrainRows int     `json:"train_rows"`
@@ -254,6 +309,7 @@ func run(args []string) error {
 	lambda := fs.Float64("lambda", 1, "GBDT L2")
 	mcw := fs.Float64("min-child-weight", 1, "GBDT min child weight")
 	rep := fs.Int("rep", 0, "repetition number, recorded")
+	split := fs.Int("split", 1, "split number, recorded (prepare -splits)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "", "result JSON file (default stdout)")
 	maxBins := fs.Int("bins", 0, "value bins per feature (0: the package default)")
@@ -274,7 +330,7 @@ func run(args []string) error {
 		classes = mt
 	}
 	tr.Classes, te.Classes = classes, classes
-	res := Result{Tool: "flowguard", Model: *model, Dataset: *dataset, Rep: *rep, Threads: *threads,
+	res := Result{Tool: "flowguard", Model: *model, Dataset: *dataset, Rep: *rep, Split: *split, Threads: *threads,
 		Trees: *trees, TrainRows: tr.X.Rows, TestRows: te.X.Rows}
 	var clf interface {
 		PredictProbaBatch(*ml.Matrix, []float64, int) error
@@ -344,8 +400,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "flowguard %-4s %-8s rep %d: train %.2fs, predict %.3fs, macro-F1 %.4f\n",
-		*model, *dataset, *rep, res.TrainSec, res.PredSec, res.MacroF1)
+	fmt.Fprintf(os.Stderr, "flowguard %-4s %-11s split %d rep %d: train %.2fs, predict %.3fs, macro-F1 %.4f\n",
+		*model, *dataset, *split, *rep, res.TrainSec, res.PredSec, res.MacroF1)
 	if *out == "" {
 		_, err = fmt.Println(string(b))
 		return err
@@ -376,7 +432,9 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// Row is one line of the comparison table.
+// Row is one line of the comparison table: timing and the first split's
+// macro-F1 from the repeated runs on split 1, and macro-F1 over every
+// split both sides ran on.
 type Row struct {
 	Dataset      string  `json:"dataset"`
 	Model        string  `json:"model"`
@@ -397,6 +455,15 @@ type Row struct {
 	PredRowsSec  float64 `json:"flowguard_predict_rows_s"`
 	RefPredRows  float64 `json:"reference_predict_rows_s"`
 	PredictRatio float64 `json:"predict_throughput_ratio"`
+
+	Splits       int       `json:"splits"`
+	MeanMacroF1  float64   `json:"flowguard_mean_macro_f1"`
+	RefMeanF1    float64   `json:"reference_mean_macro_f1"`
+	F1DiffMean   float64   `json:"macro_f1_diff_mean"`
+	F1DiffSE     float64   `json:"macro_f1_diff_stderr"`
+	F1DiffMin    float64   `json:"macro_f1_diff_min"`
+	F1DiffMax    float64   `json:"macro_f1_diff_max"`
+	F1DiffSplits []float64 `json:"macro_f1_diff_by_split"`
 }
 
 func report(args []string) error {
@@ -408,7 +475,10 @@ func report(args []string) error {
 	if err != nil {
 		return err
 	}
-	type key struct{ tool, model, dataset string }
+	type key struct {
+		tool, model, dataset string
+		split                int
+	}
 	runs := map[key][]Result{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -419,38 +489,62 @@ func report(args []string) error {
 		if err := json.Unmarshal(b, &r); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
-		k := key{r.Tool, r.Model, r.Dataset}
+		k := key{r.Tool, r.Model, r.Dataset, max(r.Split, 1)}
 		runs[k] = append(runs[k], r)
 	}
+	med := func(rs []Result, f func(Result) float64) float64 {
+		xs := make([]float64, len(rs))
+		for i, r := range rs {
+			xs[i] = f(r)
+		}
+		return median(xs)
+	}
+	train := func(r Result) float64 { return r.TrainSec }
+	cpu := func(r Result) float64 { return r.TrainCPU }
+	f1 := func(r Result) float64 { return r.MacroF1 }
+	pred := func(r Result) float64 { return float64(r.TestRows) / r.PredSec }
 	refs := map[string]string{"gbdt": "xgboost", "rf": "sklearn"}
 	var rows []Row
-	for _, ds := range []string{"cic2017", "k8s", "cse2018", "big"} {
+	for _, ds := range []string{"cic2017", "k8s", "cse2018", "cic2017-all", "big"} {
 		for _, model := range []string{"gbdt", "rf"} {
-			fg, ref := runs[key{"flowguard", model, ds}], runs[key{refs[model], model, ds}]
+			fg, ref := runs[key{"flowguard", model, ds, 1}], runs[key{refs[model], model, ds, 1}]
 			if len(fg) == 0 || len(ref) == 0 {
 				continue
 			}
-			med := func(rs []Result, f func(Result) float64) float64 {
-				xs := make([]float64, len(rs))
-				for i, r := range rs {
-					xs[i] = f(r)
-				}
-				return median(xs)
-			}
-			train := func(r Result) float64 { return r.TrainSec }
-			f1 := func(r Result) float64 { return r.MacroF1 }
-			pred := func(r Result) float64 { return float64(r.TestRows) / r.PredSec }
 			row := Row{Dataset: ds, Model: model, Reference: refs[model], Runs: min(len(fg), len(ref)),
 				Trees: fg[0].Trees, TrainRows: fg[0].TrainRows, TestRows: fg[0].TestRows,
 				TrainSec: med(fg, train), RefTrainSec: med(ref, train),
 				MacroF1: med(fg, f1), RefMacroF1: med(ref, f1),
 				PredRowsSec: med(fg, pred), RefPredRows: med(ref, pred)}
 			row.TrainRatio = row.TrainSec / row.RefTrainSec
-			cpu := func(r Result) float64 { return r.TrainCPU }
 			row.TrainCPU, row.RefTrainCPU = med(fg, cpu), med(ref, cpu)
 			row.CPURatio = row.TrainCPU / row.RefTrainCPU
 			row.F1Diff = row.MacroF1 - row.RefMacroF1
 			row.PredictRatio = row.PredRowsSec / row.RefPredRows
+			// Splits numbered 1, 2, … while both sides have one.
+			for k := 1; ; k++ {
+				fg, ref := runs[key{"flowguard", model, ds, k}], runs[key{refs[model], model, ds, k}]
+				if len(fg) == 0 || len(ref) == 0 {
+					break
+				}
+				a, b := med(fg, f1), med(ref, f1)
+				row.MeanMacroF1 += a
+				row.RefMeanF1 += b
+				row.F1DiffSplits = append(row.F1DiffSplits, a-b)
+			}
+			n := len(row.F1DiffSplits)
+			row.Splits = n
+			row.MeanMacroF1 /= float64(n)
+			row.RefMeanF1 /= float64(n)
+			row.F1DiffMean = row.MeanMacroF1 - row.RefMeanF1
+			row.F1DiffMin, row.F1DiffMax = slices.Min(row.F1DiffSplits), slices.Max(row.F1DiffSplits)
+			if n > 1 {
+				ss := 0.0
+				for _, d := range row.F1DiffSplits {
+					ss += (d - row.F1DiffMean) * (d - row.F1DiffMean)
+				}
+				row.F1DiffSE = math.Sqrt(ss / float64(n-1) / float64(n))
+			}
 			rows = append(rows, row)
 		}
 	}
@@ -461,6 +555,23 @@ func report(args []string) error {
 			r.Dataset, r.Model, r.Reference, r.TrainRows, r.Trees, r.TrainSec, r.RefTrainSec, r.TrainRatio,
 			r.TrainCPU, r.RefTrainCPU, r.CPURatio,
 			r.MacroF1, r.RefMacroF1, r.F1Diff, si(r.PredRowsSec), si(r.RefPredRows), r.PredictRatio)
+	}
+	fmt.Println()
+	fmt.Println("| dataset | model vs reference | splits | mean macro-F1 (fg / ref) | diff of means ± s.e. | diff per split: min … max | splits at ≥ ref − 0.005 |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		if r.Splits < 2 {
+			continue
+		}
+		within := 0
+		for _, d := range r.F1DiffSplits {
+			if d >= -0.005 {
+				within++
+			}
+		}
+		fmt.Printf("| %s | %s vs %s | %d | %.4f / %.4f | %+.4f ± %.4f | %+.4f … %+.4f | %d of %d |\n",
+			r.Dataset, r.Model, r.Reference, r.Splits, r.MeanMacroF1, r.RefMeanF1, r.F1DiffMean, r.F1DiffSE,
+			r.F1DiffMin, r.F1DiffMax, within, r.Splits)
 	}
 	if *out != "" {
 		b, err := json.MarshalIndent(rows, "", "  ")

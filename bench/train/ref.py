@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--lambda", dest="lam", type=float, default=1.0)
     ap.add_argument("--min-child-weight", type=float, default=1.0)
     ap.add_argument("--rep", type=int, default=0)
+    ap.add_argument("--split", type=int, default=1, help="split number, recorded")
     ap.add_argument("--predict-reps", type=int, default=1,
                     help="time prediction this many times and record the median")
     ap.add_argument("--out", default="")
@@ -67,10 +68,10 @@ def main():
         times.append(time.perf_counter() - t0)
     pred_s = float(np.median(times))
     pred = clf.classes_[np.argmax(proba, axis=1)]
-    res = dict(tool=tool, model=a.model, dataset=a.dataset, rep=a.rep, threads=a.threads,
+    res = dict(tool=tool, model=a.model, dataset=a.dataset, rep=a.rep, split=a.split, threads=a.threads,
                trees=a.trees, train_rows=len(ytr), test_rows=len(yte), train_s=train_s, train_cpu_s=train_cpu,
                predict_s=pred_s, macro_f1=float(f1_score(yte, pred, average="macro")))
-    print(f"{tool:9s} {a.model:4s} {a.dataset:8s} rep {a.rep}: train {train_s:.2f}s, "
+    print(f"{tool:9s} {a.model:4s} {a.dataset:11s} split {a.split} rep {a.rep}: train {train_s:.2f}s, "
           f"predict {pred_s:.3f}s, macro-F1 {res['macro_f1']:.4f}", file=sys.stderr)
     line = json.dumps(res)
     if a.out:

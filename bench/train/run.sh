@@ -7,7 +7,12 @@
 #   bench/train/run.sh              # 5 runs per tool on the real sets, 3 on the big one
 #   REPS=3 BIG_REPS=1 bench/train/run.sh
 #
-# Environment: REPS, BIG_REPS (runs per tool), THREADS (2), SHARED (the
+# Timing runs use the first split of each set; macro-F1 is also compared
+# over SPLITS stratified splits (one run per tool on each of the others),
+# because one split's test rows hold too few of the rare classes for a
+# difference of 0.005 to mean anything.
+#
+# Environment: REPS, BIG_REPS (runs per tool), SPLITS (10), THREADS (2), SHARED (the
 # shared folder, ../shared from the checkout), FLOWGUARD_BENCH_DIR (work
 # folder, /tmp/flowguard-train-bench), ROUNDS/RF_TREES (real sets, 200/100),
 # BIG_ROUNDS/BIG_RF_TREES (big set, 100/20), PREDICT_REPS (batch predictions
@@ -17,6 +22,7 @@ cd "$(dirname "$0")/../.."
 
 REPS=${REPS:-5}
 BIG_REPS=${BIG_REPS:-3}
+SPLITS=${SPLITS:-10}
 THREADS=${THREADS:-2}
 SHARED=${SHARED:-../shared}
 DIR=${FLOWGUARD_BENCH_DIR:-/tmp/flowguard-train-bench}
@@ -45,9 +51,10 @@ fi
 
 mkdir -p "$DIR"
 CGO_ENABLED=0 go build -o "$DIR/train" ./bench/train
-if [ ! -f "$DIR/data/.done" ]; then
-	"$DIR/train" prepare -shared "$SHARED" -out "$DIR/data"
-	touch "$DIR/data/.done"
+if [ ! -f "$DIR/data/.done-$SPLITS" ]; then
+	rm -rf "$DIR/data"
+	"$DIR/train" prepare -shared "$SHARED" -out "$DIR/data" -splits "$SPLITS"
+	touch "$DIR/data/.done-$SPLITS"
 fi
 RES="$DIR/results"
 rm -rf "$RES"
@@ -56,7 +63,7 @@ mkdir -p "$RES"
 fg() { "$DIR/train" run -data "$DIR/data" -threads "$THREADS" -predict-reps "$PREDICT_REPS" "$@"; }
 ref() { $PY bench/train/ref.py --data "$DIR/data" --threads "$THREADS" --predict-reps "$PREDICT_REPS" "$@"; }
 
-for ds in cic2017 k8s cse2018 big; do
+for ds in cic2017 k8s cse2018 cic2017-all big; do
 	reps=$REPS rounds=$ROUNDS trees=$RF_TREES
 	if [ "$ds" = big ]; then
 		reps=$BIG_REPS rounds=$BIG_ROUNDS trees=$BIG_RF_TREES
@@ -70,6 +77,20 @@ for ds in cic2017 k8s cse2018 big; do
 			a=(fg -dataset "$ds" -model "$model" -trees "$n" -rep "$rep" -out "$RES/flowguard-$model-$ds-$rep.json")
 			b=(ref --dataset "$ds" --model "$model" --trees "$n" --rep "$rep" --out "$RES/ref-$model-$ds-$rep.json")
 			if [ $((rep % 2)) = 1 ]; then "${a[@]}"; "${b[@]}"; else "${b[@]}"; "${a[@]}"; fi
+		done
+	done
+done
+
+# Macro-F1 on the other splits: one run per tool, prediction timed once.
+for split in $(seq 2 "$SPLITS"); do
+	for ds in cic2017 k8s cse2018 cic2017-all; do
+		for model in gbdt rf; do
+			n=$ROUNDS
+			[ "$model" = rf ] && n=$RF_TREES
+			"$DIR/train" run -data "$DIR/data/splits/$split" -threads "$THREADS" -predict-reps 1 -split "$split" \
+				-dataset "$ds" -model "$model" -trees "$n" -rep 1 -out "$RES/flowguard-$model-$ds-split$split.json"
+			$PY bench/train/ref.py --data "$DIR/data/splits/$split" --threads "$THREADS" --predict-reps 1 --split "$split" \
+				--dataset "$ds" --model "$model" --trees "$n" --rep 1 --out "$RES/ref-$model-$ds-split$split.json"
 		done
 	done
 done
