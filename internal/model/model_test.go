@@ -18,7 +18,7 @@ func sharedFile(t *testing.T, rel string) string {
 // protocol, saves the artifact, loads it and checks identical predictions.
 func TestTrainRoundTrip(t *testing.T) {
 	data := sharedFile(t, "data/flows/cic-ids2017/lccde-sample/CICIDS2017_sample.csv.gz")
-	for _, algo := range []string{"logreg", "knn"} {
+	for _, algo := range []string{"gbdt", "rf", "et", "logreg", "knn"} {
 		t.Run(algo, func(t *testing.T) {
 			res, err := Train(context.Background(), Config{Data: []string{data}, Algorithms: []string{algo},
 				Params: Params{K: 5, Seed: 1}})
