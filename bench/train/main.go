@@ -157,7 +157,7 @@ func loadSets(flows string) ([]set, error) {
 	for i := range all {
 		all[i] = i
 	}
-	d, err := t.Dataset(all, dataset.Classes(t.Labels, nil), nil)
+	d, err := t.Dataset(all, dataset.Classes(t.Labels, nil), nil, nil)
 	if err != nil {
 		return nil, err
 	}

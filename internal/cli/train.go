@@ -30,6 +30,7 @@ type trainOpts struct {
 	validSize   float64
 	params      model.Params
 	classWeight string
+	dupWeight   string
 	under, over float64
 	identifiers bool
 	nearConst   float64
@@ -103,6 +104,7 @@ with flowguard detect --anomaly-model.`,
 	f.StringVar(&o.params.Weights, "weights", "", "knn: uniform|distance")
 	f.IntVar(&o.params.Threads, "threads", 0, "threads (0: all cores)")
 	f.StringVar(&o.classWeight, "class-weight", "none", "class weighting: none|balanced")
+	f.StringVar(&o.dupWeight, "duplicate-weight", "none", "weigh each distinct training row by the identical flows deduplication removed for it: none|log (1+ln n)|count (n); test and validation rows count once")
 	f.Float64Var(&o.under, "undersample", 0, "undersample majority classes to this minority/majority ratio (0: off)")
 	f.Float64Var(&o.over, "oversample", 0, "oversample minority classes to this minority/majority ratio (0: off)")
 	f.BoolVar(&o.identifiers, "include-identifiers", false, "use ports and protocol as features (they identify testbed hosts in public datasets)")
@@ -138,7 +140,8 @@ func runTrain(cmd *cobra.Command, e *env, o *trainOpts) error {
 	cfg := model.Config{
 		Data: o.data, Split: o.split, TestSize: o.testSize, TestFiles: o.testFiles, ValidSize: o.validSize,
 		Algorithms: strings.Split(o.algos, ","), Params: o.params, ClassWeight: o.classWeight,
-		Undersample: o.under, Oversample: o.over, TargetFPR: o.targetFPR, FlowRate: o.flowRate, CVFolds: o.cv,
+		DuplicateWeight: dataset.DuplicateWeight(o.dupWeight),
+		Undersample:     o.under, Oversample: o.over, TargetFPR: o.targetFPR, FlowRate: o.flowRate, CVFolds: o.cv,
 		Filter: dataset.ColumnFilter{NearConstant: o.nearConst, Correlation: o.corr},
 	}
 	cfg.TestDays, cfg.Objective, cfg.CVSplit = o.testDays, o.objective, o.cvSplit

@@ -118,6 +118,10 @@ func clean(t *Table, o LoadOptions, m *labelMapper, rep *Report) error {
 	}
 
 	if !o.KeepDuplicates {
+		t.Copies = make([]int32, t.Rows())
+		for i := range t.Copies {
+			t.Copies[i] = 1
+		}
 		rep.Duplicates = dedup(t, or(o.Conflicts, ConflictMajority), keep)
 		step(DropDuplicate)
 		rep.Dropped[len(rep.Dropped)-1].Rows -= rep.Duplicates.ConflictRows
@@ -299,7 +303,8 @@ func mapLabels(t *Table, m *labelMapper, rep *Report) error {
 
 // dedup marks in keep the rows to remove: every exact duplicate (same
 // features and label as an earlier row) and, for a feature vector with
-// several labels, the rows the conflict policy rejects.
+// several labels, the rows the conflict policy rejects. It counts in
+// t.Copies, for each row kept, the rows it stands for.
 func dedup(t *Table, p ConflictPolicy, keep []bool) DuplicateReport {
 	rep := DuplicateReport{Policy: string(p), ByLabel: map[string]int{}, ConflictLabels: map[string]int{}}
 	groups := groupRows(t.X, keep)
@@ -327,6 +332,7 @@ func dedup(t *Table, p ConflictPolicy, keep []bool) DuplicateReport {
 			continue
 		}
 		ls[k].rows++
+		t.Copies[ls[k].first]++
 		keep[i] = false
 		rep.Removed++
 		rep.ByLabel[t.Labels[i]]++

@@ -45,6 +45,14 @@ func checkTable(t testing.TB, tab *Table) {
 			t.Fatalf("file index %d of %d files", f, len(tab.Files))
 		}
 	}
+	if tab.Copies != nil && len(tab.Copies) != n {
+		t.Fatalf("%d copy counts for %d rows", len(tab.Copies), n)
+	}
+	for i, c := range tab.Copies {
+		if c < 1 {
+			t.Fatalf("row %d stands for %d rows", i, c)
+		}
+	}
 }
 
 func dropped(r *Report) map[string]int {
@@ -204,7 +212,22 @@ func TestLoadCleaning(t *testing.T) {
 			NegativeOK: append(slices.Clone(DefaultNegativeOK), "flow_iat_min")}, rows: 6},
 		{name: "conflicts dropped", opts: LoadOptions{Conflicts: ConflictDrop}, rows: 5,
 			labels: map[string]int{Benign: 1, "DoS Hulk": 2, "Web Attack - Brute Force": 1, "Web Attack - XSS": 1}},
-		{name: "duplicates kept", opts: LoadOptions{KeepDuplicates: true}, rows: 9},
+		{name: "duplicates kept", opts: LoadOptions{KeepDuplicates: true}, rows: 9, check: func(t *testing.T, tab *Table, r *Report) {
+			if tab.Copies != nil {
+				t.Errorf("copy counts %v with duplicates kept", tab.Copies)
+			}
+		}},
+		{name: "duplicates counted", rows: 6, check: func(t *testing.T, tab *Table, r *Report) {
+			// Every kept row stands for itself and its removed copies;
+			// the conflict's losing row is gone, not counted.
+			sum := 0
+			for _, c := range tab.Copies {
+				sum += int(c)
+			}
+			if r.Duplicates.Removed == 0 || sum != tab.Rows()+r.Duplicates.Removed {
+				t.Errorf("copies %v sum to %d; %d rows and %d duplicates removed", tab.Copies, sum, tab.Rows(), r.Duplicates.Removed)
+			}
+		}},
 		{name: "binary", opts: LoadOptions{Labels: LabelsBinary}, rows: 6, labels: map[string]int{BinaryBenign: 2, BinaryAttack: 4},
 			check: func(t *testing.T, tab *Table, r *Report) {
 				if !slices.Contains(tab.Original, "Web Attack - XSS") {

@@ -214,16 +214,27 @@ func Temporal(times []int64, rows []int, testFraction float64) (Split, error) {
 	return Split{Train: rows[:cut], Test: rows[cut:]}.sorted()
 }
 
-// ClassWeights returns scikit-learn's "balanced" weights over rows: n /
-// (classes × rows of the class), so every class weighs the same in total.
-func ClassWeights(labels []string, rows []int) map[string]float64 {
+// ClassWeights returns scikit-learn's "balanced" weights over rows: total
+// / (classes × total of the class), so every class weighs the same in
+// total. A row counts as its entry in rowWeights (aligned with rows, see
+// Table.RowWeights), or 1 when rowWeights is nil.
+func ClassWeights(labels []string, rows []int, rowWeights []float64) map[string]float64 {
 	rows = rowsOf(len(labels), rows)
-	classes := byClass(labels, rows)
-	w := make(map[string]float64, len(classes))
-	for _, c := range classes {
-		w[labels[c[0]]] = float64(len(rows)) / float64(len(classes)*len(c))
+	sum := map[string]float64{}
+	total := 0.0
+	for k, i := range rows {
+		w := 1.0
+		if rowWeights != nil {
+			w = rowWeights[k]
+		}
+		sum[labels[i]] += w
+		total += w
 	}
-	return w
+	out := make(map[string]float64, len(sum))
+	for c, s := range sum {
+		out[c] = total / (float64(len(sum)) * s)
+	}
+	return out
 }
 
 func checkRatio(r float64) error {

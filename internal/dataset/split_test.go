@@ -185,20 +185,39 @@ func TestTemporal(t *testing.T) {
 
 func TestClassWeights(t *testing.T) {
 	labels := classLabels(map[string]int{"a": 90, "b": 9, "c": 1})
-	w := ClassWeights(labels, nil)
-	total := map[string]float64{}
-	sum := 0.0
-	for _, l := range labels {
-		total[l] += w[l]
-		sum += w[l]
-	}
-	for c, v := range total {
-		if math.Abs(v-100.0/3) > 1e-9 {
-			t.Errorf("class %s weighs %v in total, want 100/3", c, v)
+	rows := seq(len(labels))
+	// Row weights as duplicate counts give: the one "c" row stands for 50.
+	rowW := make([]float64, len(rows))
+	for i := range rowW {
+		rowW[i] = 1
+		if labels[i] == "c" {
+			rowW[i] = 50
 		}
 	}
-	if math.Abs(sum-100) > 1e-9 {
-		t.Errorf("weights sum to %v, want the row count", sum)
+	for _, c := range []struct {
+		name  string
+		rowW  []float64
+		total float64
+	}{{"rows", nil, 100}, {"weighted rows", rowW, 149}} {
+		w := ClassWeights(labels, rows, c.rowW)
+		total := map[string]float64{}
+		sum := 0.0
+		for k, l := range labels {
+			v := w[l]
+			if c.rowW != nil {
+				v *= c.rowW[k]
+			}
+			total[l] += v
+			sum += v
+		}
+		for cl, v := range total {
+			if math.Abs(v-c.total/3) > 1e-9 {
+				t.Errorf("%s: class %s weighs %v in total, want %v/3", c.name, cl, v, c.total)
+			}
+		}
+		if math.Abs(sum-c.total) > 1e-9 {
+			t.Errorf("%s: weights sum to %v, want %v", c.name, sum, c.total)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -31,6 +32,10 @@ type Table struct {
 	// IdentifierFeatures records that ports and protocol were loaded as
 	// features on request (LoadOptions.IncludeIdentifiers).
 	IdentifierFeatures bool
+	// Copies is, per row, how many loaded rows it stands for: itself and
+	// the exact duplicates removed for it. Nil means one each (duplicates
+	// kept). RowWeights turns it into training weights.
+	Copies []int32
 }
 
 // FileInfo describes one loaded file.
@@ -88,15 +93,20 @@ func Classes(labels []string, rows []int) []string {
 }
 
 // Dataset builds the training input for rows: X restricted to them and Y
-// as indices into classes. weights, when not nil, gives each class's
-// weight (see ClassWeights); rows of a class it lacks weigh 1.
-func (t *Table) Dataset(rows []int, classes []string, weights map[string]float64) (*ml.Dataset, error) {
+// as indices into classes. A row's weight is its class's weight in
+// classWeights (see ClassWeights; a class it lacks weighs 1) times its
+// entry in rowWeights (aligned with rows, see RowWeights); both nil leave
+// the rows unweighted.
+func (t *Table) Dataset(rows []int, classes []string, classWeights map[string]float64, rowWeights []float64) (*ml.Dataset, error) {
+	if rowWeights != nil && len(rowWeights) != len(rows) {
+		return nil, fmt.Errorf("%d row weights for %d rows", len(rowWeights), len(rows))
+	}
 	index := make(map[string]int, len(classes))
 	for i, c := range classes {
 		index[c] = i
 	}
 	d := &ml.Dataset{X: t.X.Subset(rows), Y: make([]int, len(rows)), Classes: len(classes)}
-	if weights != nil {
+	if classWeights != nil || rowWeights != nil {
 		d.W = make([]float64, len(rows))
 	}
 	for k, i := range rows {
@@ -105,15 +115,61 @@ func (t *Table) Dataset(rows []int, classes []string, weights map[string]float64
 			return nil, fmt.Errorf("row %d: label %q is not among the %d classes", i, t.Labels[i], len(classes))
 		}
 		d.Y[k] = y
-		if weights != nil {
-			w, ok := weights[t.Labels[i]]
-			if !ok {
-				w = 1
-			}
-			d.W[k] = w
+		if d.W == nil {
+			continue
 		}
+		w, ok := classWeights[t.Labels[i]]
+		if !ok {
+			w = 1
+		}
+		if rowWeights != nil {
+			w *= rowWeights[k]
+		}
+		d.W[k] = w
 	}
 	return d, d.Validate()
+}
+
+// DuplicateWeight says how much a training row's exact duplicates count.
+// Deduplication keeps splits honest, but it also turns a flood of
+// identical flows into one row among thousands of varied benign ones; a
+// weight gives the learner back some of that mass without putting a copy
+// on both sides of a split. Evaluation always counts distinct rows.
+type DuplicateWeight string
+
+const (
+	// DuplicatesOnce weighs every distinct row 1 (the default).
+	DuplicatesOnce DuplicateWeight = "none"
+	// DuplicatesLog weighs a row standing for n flows 1 + ln n.
+	DuplicatesLog DuplicateWeight = "log"
+	// DuplicatesCount weighs it n, as if the duplicates were kept (in the
+	// training rows only).
+	DuplicatesCount DuplicateWeight = "count"
+)
+
+// RowWeights returns the weight of each of rows under mode: nil for
+// DuplicatesOnce (or ""), which Dataset reads as 1 each.
+func (t *Table) RowWeights(rows []int, mode DuplicateWeight) ([]float64, error) {
+	var f func(n float64) float64
+	switch mode {
+	case "", DuplicatesOnce:
+		return nil, nil
+	case DuplicatesLog:
+		f = func(n float64) float64 { return 1 + math.Log(n) }
+	case DuplicatesCount:
+		f = func(n float64) float64 { return n }
+	default:
+		return nil, fmt.Errorf("unknown duplicate weight %q (want none, log or count)", mode)
+	}
+	w := make([]float64, len(rows))
+	for k, i := range rows {
+		n := 1.0
+		if t.Copies != nil {
+			n = float64(t.Copies[i])
+		}
+		w[k] = f(n)
+	}
+	return w, nil
 }
 
 // each calls f for every index of rows, or 0..n-1 when rows is nil.
@@ -139,6 +195,9 @@ func (t *Table) keep(keep []bool) {
 		if n != i {
 			copy(t.X.Data[n*cols:(n+1)*cols], t.X.Data[i*cols:(i+1)*cols])
 			t.Labels[n], t.Original[n], t.Time[n], t.File[n] = t.Labels[i], t.Original[i], t.Time[i], t.File[i]
+			if t.Copies != nil {
+				t.Copies[n] = t.Copies[i]
+			}
 			if ids := t.IDs; ids != nil {
 				ids.FlowID[n], ids.SrcIP[n], ids.DstIP[n], ids.CommunityID[n] = ids.FlowID[i], ids.SrcIP[i], ids.DstIP[i], ids.CommunityID[i]
 				ids.SrcPort[n], ids.DstPort[n], ids.Protocol[n] = ids.SrcPort[i], ids.DstPort[i], ids.Protocol[i]
@@ -148,6 +207,9 @@ func (t *Table) keep(keep []bool) {
 	}
 	t.X.Rows, t.X.Data = n, t.X.Data[:n*cols]
 	t.Labels, t.Original, t.Time, t.File = t.Labels[:n], t.Original[:n], t.Time[:n], t.File[:n]
+	if t.Copies != nil {
+		t.Copies = t.Copies[:n]
+	}
 	if ids := t.IDs; ids != nil {
 		ids.FlowID, ids.SrcIP, ids.DstIP, ids.CommunityID = ids.FlowID[:n], ids.SrcIP[:n], ids.DstIP[:n], ids.CommunityID[:n]
 		ids.SrcPort, ids.DstPort, ids.Protocol = ids.SrcPort[:n], ids.DstPort[:n], ids.Protocol[:n]

@@ -14,9 +14,9 @@ import (
 // compare cross-validates every candidate (algorithms, or settings of a
 // search) on the same folds of the training rows and ranks them by the
 // objective's mean. The column filter was fitted without labels, so sharing
-// it across folds leaks no label information; class weights are recomputed
-// per fold.
-func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, classes []string, weights map[string]float64, benign int) ([]Compared, error) {
+// it across folds leaks no label information; weights are computed per
+// fold.
+func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, classes []string, benign int) ([]Compared, error) {
 	cands, err := candidates(cfg)
 	if err != nil {
 		return nil, err
@@ -42,15 +42,15 @@ func compare(ctx context.Context, t *dataset.Table, cfg *Config, rows []int, cla
 			if err != nil {
 				return eval.Report{}, err
 			}
-			w := weights
-			if w != nil {
-				w = dataset.ClassWeights(t.Labels, fitIdx)
-			}
-			train, err := t.Dataset(fitIdx, classes, w)
+			classW, rowW, err := fitWeights(t, cfg, fitIdx)
 			if err != nil {
 				return eval.Report{}, err
 			}
-			valid, err := t.Dataset(validIdx, classes, nil)
+			train, err := t.Dataset(fitIdx, classes, classW, rowW)
+			if err != nil {
+				return eval.Report{}, err
+			}
+			valid, err := t.Dataset(validIdx, classes, nil, nil)
 			if err != nil {
 				return eval.Report{}, err
 			}

@@ -3,8 +3,14 @@ package model
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/flowguard/flowguard/internal/dataset"
 	"github.com/flowguard/flowguard/internal/ml"
 	"github.com/flowguard/flowguard/internal/sharedtest"
 )
@@ -67,4 +73,59 @@ func equalMatrix(a, b *ml.Matrix) bool {
 		}
 	}
 	return true
+}
+
+// TestDuplicateWeight trains on a flood the way the testbed records one:
+// hundreds of identical single-packet flows, which deduplication leaves as
+// one training row. Unweighted, that row's hessian is below
+// min_child_weight and no leaf can hold it, so the flood is predicted
+// benign; weighted by its copies it is learned, and the held-out flood
+// vector is caught. Test rows count once either way.
+func TestDuplicateWeight(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Tot Fwd Pkts,Tot Bwd Pkts,Flow Duration,Label\n")
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 400 {
+		fmt.Fprintf(&b, "%d,%d,%d,BENIGN\n", 2+rng.IntN(40), 1+rng.IntN(40), 1000+rng.IntN(1_000_000))
+	}
+	for d := range 3 {
+		for range 200 {
+			fmt.Fprintf(&b, "1,0,%d,Flood\n", 10+d)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "flood.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recall := map[dataset.DuplicateWeight]float64{}
+	for _, w := range []dataset.DuplicateWeight{dataset.DuplicatesOnce, dataset.DuplicatesLog, dataset.DuplicatesCount} {
+		res, err := Train(context.Background(), Config{Data: []string{path}, Algorithms: []string{"gbdt"},
+			DuplicateWeight: w, Params: Params{Seed: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Load.Duplicates.Removed != 597 {
+			t.Fatalf("%d duplicates removed, want 597", res.Load.Duplicates.Removed)
+		}
+		for _, c := range res.Test.PerClass {
+			if c.Name == "Flood" {
+				if c.Support != 1 {
+					t.Fatalf("%d Flood test rows, want 1 (test rows are distinct)", c.Support)
+				}
+				recall[w] = float64(c.Recall)
+			}
+		}
+		if got := res.Artifact.Training.Params["duplicate_weight"]; got != string(w) {
+			t.Errorf("artifact records duplicate_weight %v, want %q", got, w)
+		}
+	}
+	if recall[dataset.DuplicatesOnce] != 0 || recall[dataset.DuplicatesCount] != 1 {
+		t.Errorf("Flood recall: unweighted %v (want 0), count-weighted %v (want 1)",
+			recall[dataset.DuplicatesOnce], recall[dataset.DuplicatesCount])
+	}
+	t.Logf("Flood recall by duplicate weight: %v", recall)
+	if _, err := Train(context.Background(), Config{Data: []string{path}, Algorithms: []string{"gbdt"},
+		DuplicateWeight: "twice"}); err == nil || !strings.Contains(err.Error(), "duplicate weight") {
+		t.Errorf("unknown duplicate weight: %v", err)
+	}
 }

@@ -34,8 +34,14 @@ type Config struct {
 	ValidSize  float64
 	Algorithms []string // first one wins when only one; else ranked by CV
 	Params     Params
-	// ClassWeight "balanced" weighs classes inversely to their frequency.
+	// ClassWeight "balanced" weighs classes inversely to their frequency
+	// (their total weight, with DuplicateWeight).
 	ClassWeight string
+	// DuplicateWeight weighs each distinct training row by the exact
+	// duplicates deduplication removed for it: none (default), log or
+	// count (see dataset.DuplicateWeight). Test and validation rows are
+	// never weighted.
+	DuplicateWeight dataset.DuplicateWeight
 	// Undersample / Oversample, when > 0, resample the fitting rows towards
 	// that ratio of minority to majority (see dataset.Undersample).
 	Undersample, Oversample float64
@@ -128,6 +134,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		if len(cfg.Algorithms) > 1 || cfg.Search.Mode != "" {
 			return nil, fmt.Errorf("%s trains an anomaly detector on benign rows: give it alone, without a search", AlgoIForest)
 		}
+		if w := cfg.DuplicateWeight; w != "" && w != dataset.DuplicatesOnce {
+			return nil, fmt.Errorf("duplicate weight %q: %s fits each distinct benign row once, unweighted", w, AlgoIForest)
+		}
 		return trainAnomaly(ctx, cfg, start)
 	}
 	for _, a := range cfg.Algorithms {
@@ -197,19 +206,15 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	var weights map[string]float64
-	switch cfg.ClassWeight {
-	case "", "none":
-	case "balanced":
-		weights = dataset.ClassWeights(t.Labels, fitRows)
-	default:
-		return nil, fmt.Errorf("unknown class weighting %q (want none or balanced)", cfg.ClassWeight)
+	classW, rowW, err := fitWeights(t, &cfg, fitRows)
+	if err != nil {
+		return nil, err
 	}
 
 	var comparison []Compared
 	algo, params := cfg.Algorithms[0], cfg.Params
 	if len(cfg.Algorithms) > 1 || cfg.Search.Mode != "" {
-		comparison, err = compare(ctx, &ft, &cfg, split.Train, classes, weights, benign)
+		comparison, err = compare(ctx, &ft, &cfg, split.Train, classes, benign)
 		if err != nil {
 			return nil, err
 		}
@@ -217,11 +222,11 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Log("best by cross-validated %s: %s %s", cfg.Objective, algo, comparison[0].Params)
 	}
 
-	train, err := ft.Dataset(fitRows, classes, weights)
+	train, err := ft.Dataset(fitRows, classes, classW, rowW)
 	if err != nil {
 		return nil, err
 	}
-	valid, err := ft.Dataset(validRows, classes, nil)
+	valid, err := ft.Dataset(validRows, classes, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -306,6 +311,22 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 
 // filterColumns fits the column filter f on rows of t and returns t with
 // the kept columns, and the fitted filter.
+// fitWeights returns the class and row weights of the fitting rows, as
+// cfg asks; nil for none.
+func fitWeights(t *dataset.Table, cfg *Config, rows []int) (map[string]float64, []float64, error) {
+	rowW, err := t.RowWeights(rows, cfg.DuplicateWeight)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch cfg.ClassWeight {
+	case "", "none":
+		return nil, rowW, nil
+	case "balanced":
+		return dataset.ClassWeights(t.Labels, rows, rowW), rowW, nil
+	}
+	return nil, nil, fmt.Errorf("unknown class weighting %q (want none or balanced)", cfg.ClassWeight)
+}
+
 func filterColumns(t *dataset.Table, f dataset.ColumnFilter, rows []int) (dataset.Table, dataset.ColumnFilter, error) {
 	f.Names = t.Features
 	if err := f.Fit(t.X, rows); err != nil {
@@ -456,6 +477,7 @@ func paramsMap(algo string, p Params, cfg Config) map[string]any {
 	json.Unmarshal(b, &m)
 	m["algorithm"] = algo
 	m["class_weight"] = cfg.ClassWeight
+	m["duplicate_weight"] = string(cfg.DuplicateWeight)
 	m["target_fpr"] = cfg.TargetFPR
 	return m
 }
