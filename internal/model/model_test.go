@@ -118,6 +118,15 @@ func TestDuplicateWeight(t *testing.T) {
 		if got := res.Artifact.Training.Params["duplicate_weight"]; got != string(w) {
 			t.Errorf("artifact records duplicate_weight %v, want %q", got, w)
 		}
+		note := ""
+		for _, kv := range res.Protocol(Config{DuplicateWeight: w}) {
+			if kv.Key == "Training rows" {
+				note = kv.Value
+			}
+		}
+		if (w == dataset.DuplicatesOnce) != (note == "") {
+			t.Errorf("%s: report protocol says %q about the training rows", w, note)
+		}
 	}
 	if recall[dataset.DuplicatesOnce] != 0 || recall[dataset.DuplicatesCount] != 1 {
 		t.Errorf("Flood recall: unweighted %v (want 0), count-weighted %v (want 1)",

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowguard/flowguard/internal/dataset"
 	"github.com/flowguard/flowguard/internal/ml"
 	"github.com/flowguard/flowguard/internal/report"
 )
@@ -137,6 +138,9 @@ func (r *Result) Protocol(cfg Config) []report.KV {
 		report.KV{Key: "Features", Value: fmt.Sprintf("%d (identifiers: %s)", len(r.Artifact.Schema.Features), identifierNote(cfg))},
 		report.KV{Key: "Labels", Value: l.LabelMode},
 	)
+	if v := fitNote(cfg); v != "" {
+		kv = append(kv, report.KV{Key: "Training rows", Value: v})
+	}
 	if th := r.Artifact.Threshold; th != nil {
 		v := fmt.Sprintf("%.6g for FPR ≤ %g on validation rows (achieved %.3g, recall %.4f)", th.Value, th.TargetFPR, th.ValidFPR, th.ValidRecall)
 		if !th.Resolved {
@@ -153,6 +157,31 @@ func (r *Result) Protocol(cfg Config) []report.KV {
 		kv = append(kv, report.KV{Key: "Test classes unseen in training", Value: strings.Join(us, ", ")})
 	}
 	return kv
+}
+
+// fitNote says how the fitting rows were resampled and weighted, or ""
+// when they were taken as they are.
+func fitNote(cfg Config) string {
+	var parts []string
+	if cfg.Undersample > 0 {
+		parts = append(parts, fmt.Sprintf("undersampled to a minority/majority ratio of %g", cfg.Undersample))
+	}
+	if cfg.Oversample > 0 {
+		parts = append(parts, fmt.Sprintf("oversampled to a minority/majority ratio of %g", cfg.Oversample))
+	}
+	if cfg.ClassWeight == "balanced" {
+		parts = append(parts, "classes weighted to equal totals")
+	}
+	switch cfg.DuplicateWeight {
+	case dataset.DuplicatesLog:
+		parts = append(parts, "each distinct row weighted 1 + ln n for the n flows it stands for")
+	case dataset.DuplicatesCount:
+		parts = append(parts, "each distinct row weighted by the n flows it stands for")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + " (validation and test rows unweighted)"
 }
 
 func identifierNote(cfg Config) string {
