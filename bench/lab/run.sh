@@ -3,7 +3,9 @@
 # with --detect under three detectors, scored per scenario (flows, attack
 # flows, recall, false-alert rate, time to the first alert):
 #   (a) the embedded model, trained on the public CIC-IDS2017 extracts;
-#   (b) a GBDT trained on testbed runs of another seed (TRAIN_SEED);
+#   (b) a GBDT trained on testbed runs of another seed (TRAIN_SEED), each
+#       distinct training row weighted by its duplicates as DUP_WEIGHT says
+#       (none, the default, log or count: train --duplicate-weight);
 #   (c) an isolation forest trained on the benign flows of those runs.
 # Needs root (network namespaces); installs the tools with lab-deps.sh.
 # Writes OUT/{train,a,b,c}/ and prints the table (also OUT/table.md).
@@ -14,6 +16,7 @@ scripts/lab-deps.sh
 OUT=${OUT:-bench/lab/out}
 TRAIN_SEED=${TRAIN_SEED:-1}
 TEST_SEED=${TEST_SEED:-2}
+DUP_WEIGHT=${DUP_WEIGHT:-none}
 mkdir -p "$OUT" bin
 go build -o bin/flowguard ./cmd/flowguard
 fg=bin/flowguard
@@ -26,7 +29,7 @@ if [ ! -f "$OUT/train/summary.json" ]; then
 fi
 train_data=$(ls "$OUT"/train/*/flows.csv | paste -sd, -)
 echo "== (b) GBDT on the training runs"
-$fg train --data "$train_data" --algo gbdt -o "$OUT/lab.model" --report "$OUT/lab-report.html" 2>"$OUT/lab-train.log" >/dev/null
+$fg train --data "$train_data" --algo gbdt --duplicate-weight "$DUP_WEIGHT" -o "$OUT/lab.model" --report "$OUT/lab-report.html" 2>"$OUT/lab-train.log" >/dev/null
 echo "== (c) isolation forest on their benign flows"
 $fg train --data "$train_data" --algo iforest -o "$OUT/anomaly.model" 2>"$OUT/anomaly-train.log" >/dev/null
 
