@@ -309,8 +309,6 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		TestRows: testRows, Importance: importance(clf), Unseen: unseen}, nil
 }
 
-// filterColumns fits the column filter f on rows of t and returns t with
-// the kept columns, and the fitted filter.
 // fitWeights returns the class and row weights of the fitting rows, as
 // cfg asks; nil for none.
 func fitWeights(t *dataset.Table, cfg *Config, rows []int) (map[string]float64, []float64, error) {
@@ -327,6 +325,8 @@ func fitWeights(t *dataset.Table, cfg *Config, rows []int) (map[string]float64, 
 	return nil, nil, fmt.Errorf("unknown class weighting %q (want none or balanced)", cfg.ClassWeight)
 }
 
+// filterColumns fits the column filter f on rows of t and returns t with
+// the kept columns, and the fitted filter.
 func filterColumns(t *dataset.Table, f dataset.ColumnFilter, rows []int) (dataset.Table, dataset.ColumnFilter, error) {
 	f.Names = t.Features
 	if err := f.Fit(t.X, rows); err != nil {
