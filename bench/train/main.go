@@ -89,10 +89,13 @@ func prepare(args []string) error {
 			if err := writeSplit(dir, s.columns, tr, te); err != nil {
 				return err
 			}
-			if k > 1 || s.name != "cic2017" {
+			if k > 1 {
 				continue
 			}
-			fmt.Printf("%-11s train %d, test %d\n", s.name, tr.X.Rows, te.X.Rows)
+			fmt.Printf("%-11s split 1: train %d, test %d\n", s.name, tr.X.Rows, te.X.Rows)
+			if s.name != "cic2017" {
+				continue
+			}
 			// The timing set: real rows repeated with ±1 % multiplicative
 			// jitter, train and test scaled from their own split.
 			copies := (*bigRows + tr.X.Rows - 1) / tr.X.Rows
