@@ -84,8 +84,7 @@ func (f *ColumnFilter) Fit(x *ml.Matrix, rows []int) error {
 	}
 	f.Cols, f.Keep, f.Dropped = x.Cols, nil, nil
 	var candidates []int
-	for j := range x.Cols {
-		s := modeShare(x, rows, j)
+	for j, s := range modeShares(x, rows) {
 		switch {
 		case s == 1:
 			f.drop(DroppedColumn{Column: j, Reason: "constant", Share: s})
@@ -128,33 +127,42 @@ func (f *ColumnFilter) drop(d DroppedColumn) {
 	f.Dropped = append(f.Dropped, d)
 }
 
-// modeShare returns the share of the rows held by column j's most frequent
-// value when that value is a majority, else 0 (a share below one half is
-// never near-constant). One Boyer-Moore vote finds the only candidate.
-func modeShare(x *ml.Matrix, rows []int, j int) float64 {
-	var cand float64
-	n := 0
+// modeShares returns, for every column, the share of the rows held by its
+// most frequent value when that value is a majority, else 0 (a share below
+// one half is never near-constant). One Boyer-Moore vote per column finds
+// the only candidate; both passes read the rows in memory order, all
+// columns at once, since a column-at-a-time walk of a row-major matrix
+// misses the cache on every row.
+func modeShares(x *ml.Matrix, rows []int) []float64 {
+	cand := make([]float64, x.Cols)
+	votes := make([]int, x.Cols)
 	for _, i := range rows {
-		v := x.At(i, j)
-		switch {
-		case n == 0:
-			cand, n = v, 1
-		case v == cand:
-			n++
-		default:
-			n--
+		for j, v := range x.Row(i) {
+			switch {
+			case votes[j] == 0:
+				cand[j], votes[j] = v, 1
+			case v == cand[j]:
+				votes[j]++
+			default:
+				votes[j]--
+			}
 		}
 	}
-	c := 0
+	count := make([]int, x.Cols)
 	for _, i := range rows {
-		if x.At(i, j) == cand {
-			c++
+		for j, v := range x.Row(i) {
+			if v == cand[j] {
+				count[j]++
+			}
 		}
 	}
-	if 2*c <= len(rows) {
-		return 0
+	share := make([]float64, x.Cols)
+	for j, c := range count {
+		if 2*c > len(rows) {
+			share[j] = float64(c) / float64(len(rows))
+		}
 	}
-	return float64(c) / float64(len(rows))
+	return share
 }
 
 // correlations returns the Pearson matrix of cols over rows; a column
