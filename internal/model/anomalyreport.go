@@ -20,6 +20,7 @@ func (r *Result) anomalyReportData(title string, protocol []report.KV) *report.D
 	benign := a.Schema.Classes[a.Schema.Benign]
 	d := &report.Data{
 		Title:      title,
+		Anomaly:    true,
 		Generated:  time.Now().UTC(),
 		Model:      fmt.Sprintf("%s (isolation forest on benign flows, %d normal profiles)", a.Algorithm, len(a.Anomaly.Profiles)),
 		Protocol:   protocol,

@@ -39,6 +39,7 @@ func WriteHTML(w io.Writer, d *Data) error {
 // formatted, every chart already drawn.
 type page struct {
 	Title, Model, Generated string
+	Anomaly                 bool
 	Protocol                []KV
 	TestRows                string
 	Supports                []support
@@ -94,6 +95,7 @@ func buildPage(d *Data) *page {
 	p := &page{
 		Title:              d.Title,
 		Model:              d.Model,
+		Anomaly:            d.Anomaly,
 		Protocol:           d.Protocol,
 		ComparisonProtocol: d.ComparisonProtocol,
 		MacroF1:            metric(d.MacroF1),
@@ -122,7 +124,7 @@ func buildPage(d *Data) *page {
 	p.Cards = cards(d, benignRows)
 	p.Comparison = comparison(d)
 
-	if len(d.Classes) > 0 {
+	if len(d.Classes) > 0 && !d.Anomaly {
 		p.Confusion = confusionChart(d.Classes, d.Confusion)
 	}
 	for i, c := range d.PerClass {
@@ -242,11 +244,16 @@ func limits(d *Data, rows []int, benignRows int) []string {
 		out = append(out, fmt.Sprintf("No benign test row was flagged. That does not mean no false alerts: with %s benign rows the false-positive rate can still be up to %s (95%% upper bound, rule of three).",
 			thousands(benignRows), rate(3/float64(benignRows))))
 	}
-	var nan []string
-	for _, m := range []struct {
+	type named struct {
 		name string
 		v    float64
-	}{{"accuracy", d.Accuracy}, {"macro F1", d.MacroF1}, {"weighted F1", d.WeightedF1}, {"ROC AUC", d.ROCAUC}, {"PR AUC", d.PRAUC}} {
+	}
+	ms := []named{{"ROC AUC", d.ROCAUC}, {"PR AUC", d.PRAUC}}
+	if !d.Anomaly { // an anomaly detector has no predicted class to score
+		ms = append([]named{{"accuracy", d.Accuracy}, {"macro F1", d.MacroF1}, {"weighted F1", d.WeightedF1}}, ms...)
+	}
+	var nan []string
+	for _, m := range ms {
 		if !finite(m.v) {
 			nan = append(nan, m.name)
 		}
@@ -268,10 +275,18 @@ func cards(d *Data, benignRows int) []card {
 		{Label: "ROC AUC", Value: metric(d.ROCAUC), Sub: "macro one-vs-rest"},
 		{Label: "PR AUC", Value: metric(d.PRAUC), Sub: "macro one-vs-rest"},
 	}
+	flagged, cut := "benign rows flagged as attack, of ", "P(attack) cut chosen for FPR "
+	if d.Anomaly {
+		cs = []card{
+			{Label: "ROC AUC", Value: metric(d.ROCAUC), Sub: "all attack rows against the benign rows"},
+			{Label: "PR AUC", Value: metric(d.PRAUC), Sub: "all attack rows against the benign rows"},
+		}
+		flagged, cut = "benign rows flagged as anomalous, of ", "anomaly-score cut chosen for FPR "
+	}
 	if benignRows < 0 {
 		return cs
 	}
-	sub := "benign rows flagged as attack, of " + thousands(benignRows)
+	sub := flagged + thousands(benignRows)
 	if d.Threshold != nil {
 		sub += " at the threshold"
 	}
@@ -297,7 +312,7 @@ func cards(d *Data, benignRows int) []card {
 		cs = append(cs, c)
 	}
 	if t := d.Threshold; t != nil {
-		cs = append(cs, card{Label: "Alert threshold", Value: metric(t.Value), Sub: "P(attack) cut chosen for FPR " + rate(t.TargetFPR)})
+		cs = append(cs, card{Label: "Alert threshold", Value: metric(t.Value), Sub: cut + rate(t.TargetFPR)})
 	}
 	return cs
 }

@@ -35,6 +35,11 @@ type Data struct {
 	// Notes are caveats the caller knows of; they are listed with the limits
 	// the report derives itself.
 	Notes []string `json:"notes,omitempty"`
+	// Anomaly marks the report of an anomaly detector: one score that says
+	// "unusual", never which class, so each attack class is measured
+	// against the benign rows and there is no confusion matrix, accuracy
+	// or F1 average.
+	Anomaly bool `json:"anomaly,omitempty"`
 
 	// Classes are the class names; every per-class slice and the confusion
 	// matrix use this order.

@@ -186,6 +186,36 @@ func TestEscaping(t *testing.T) {
 
 // TestDegenerate renders inputs at the edges: nothing may panic or fail,
 // and absent data leaves its section out.
+// TestAnomalyWording renders an anomaly detector's report: no confusion
+// matrix or F1 averages (it predicts no class, so they are not "not
+// computable on this test set" either), its threshold called an
+// anomaly-score cut, its curves each attack class against benign.
+func TestAnomalyWording(t *testing.T) {
+	nan := math.NaN()
+	d := smallData()
+	d.Anomaly, d.Confusion, d.Comparison = true, nil, nil
+	d.MacroF1, d.WeightedF1, d.Accuracy, d.PRAUC = nan, nan, nan, 0.9
+	html := render(t, d)
+	for _, want := range []string{"anomaly-score cut chosen for FPR", "each attack class against the benign rows",
+		"benign rows flagged as anomalous", "An anomaly detector names no class"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("anomaly report lacks %q", want)
+		}
+	}
+	for _, bad := range []string{`id="confusion"`, "Macro average", "Macro F1", "P(attack)", "Not computable on this test set"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("anomaly report shows %q", bad)
+		}
+	}
+	// The classifier page keeps all of them.
+	html = render(t, smallData())
+	for _, want := range []string{`id="confusion"`, "Macro average", "Macro F1", "P(attack)"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("classifier report lacks %q", want)
+		}
+	}
+}
+
 func TestDegenerate(t *testing.T) {
 	nan := math.NaN()
 	cases := map[string]*Data{
