@@ -65,6 +65,7 @@ type LiveStats struct {
 type Live struct {
 	cfg   LiveConfig
 	det   *Detector
+	next  atomic.Pointer[Detector] // set by SetDetector, taken by the next tick
 	meter *flowmeter.Meter
 	sink  delaySink
 	ctx   context.Context
@@ -84,11 +85,7 @@ func NewLive(cfg LiveConfig, sink Sink) (*Live, error) {
 	}
 	l := &Live{cfg: cfg}
 	l.sink = delaySink{next: sink, live: l}
-	if cfg.Detector.Batch == 0 {
-		// A tick flushes anyway; big batches only add latency.
-		cfg.Detector.Batch = 64
-	}
-	d, err := New(cfg.Detector, &l.sink)
+	d, err := l.newDetector(cfg.Detector)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +100,42 @@ func NewLive(cfg LiveConfig, sink Sink) (*Live, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+func (l *Live) newDetector(cfg Config) (*Detector, error) {
+	if cfg.Batch == 0 {
+		// A tick flushes anyway; big batches only add latency.
+		cfg.Batch = 64
+	}
+	return New(cfg, &l.sink)
+}
+
+// SetDetector hands the pipeline another detector configuration (another
+// model, say) while it runs: from the next tick on, every flow that ends
+// or reaches its early verdict is scored by it, including the flows
+// already in progress. No packet is missed and the counters go on. It is
+// safe to call from any goroutine; a second call before the tick replaces
+// the first. The flow-meter profile must be the running one's, since the
+// open flows were metered by it: a model of another profile needs a new
+// Live.
+func (l *Live) SetDetector(cfg Config) error {
+	if cfg.Profile != l.cfg.Detector.Profile {
+		return fmt.Errorf("live detection: the new detector reads %s flows, the capture meters %s ones: restart it",
+			profileName(cfg.Profile), profileName(l.cfg.Detector.Profile))
+	}
+	d, err := l.newDetector(cfg)
+	if err != nil {
+		return err
+	}
+	l.next.Store(d)
+	return nil
+}
+
+func profileName(p *flowmeter.Profile) string {
+	if p == nil {
+		return "no"
+	}
+	return p.Name
 }
 
 // flow takes a finished flow from the meter.
@@ -195,6 +228,10 @@ func (l *Live) tick(now time.Time) {
 		// The detector keeps its first error; live detection goes on, and
 		// delaySink counts every refused batch.
 		l.det.err = nil
+	}
+	// A new detector takes over once the old one's batch is out.
+	if d := l.next.Swap(nil); d != nil {
+		l.det = d
 	}
 	st := l.meter.Stats()
 	l.Stats.Evicted.Store(st.Evicted)

@@ -27,6 +27,10 @@ type replay struct {
 	quiet   int
 	pending capture.Packet // read ahead across a gap in the capture
 	held    bool
+	// onPacket, when set, is called with the number of packets handed
+	// out so far, before the next one.
+	onPacket func(n int)
+	n        int
 	// sent counts the alerts that reached the sink before the source ran
 	// dry: those are the ones the wall clock released.
 	mu   sync.Mutex
@@ -53,6 +57,10 @@ func (s *replay) Next(p *capture.Packet) error {
 				return errQuiet
 			}
 			s.now, s.held = ts, false
+			if s.onPacket != nil {
+				s.onPacket(s.n)
+			}
+			s.n++
 			*p = s.pending
 			return nil
 		}
@@ -90,8 +98,10 @@ func sharedCapture(t *testing.T, name string) string {
 	return sharedtest.Path(t, "golden/pcap/"+name+".pcap")
 }
 
-// runLive replays a capture through a Live pipeline with the default model.
-func runLive(t *testing.T, path string, quiet int, cfg LiveConfig) (*Live, *collect) {
+// runLive replays a capture through a Live pipeline with the default model;
+// hook, when given, is called before each packet with the number handed
+// out so far.
+func runLive(t *testing.T, path string, quiet int, cfg LiveConfig, hook ...func(n int, l *Live)) (*Live, *collect) {
 	t.Helper()
 	a, err := defaultmodel.Load()
 	if err != nil {
@@ -110,6 +120,9 @@ func runLive(t *testing.T, path string, quiet int, cfg LiveConfig) (*Live, *coll
 	l, err := NewLive(cfg, sink)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, h := range hook {
+		src.onPacket = func(n int) { h(n, l) }
 	}
 	if err := l.Run(context.Background(), src); err != nil {
 		t.Fatal(err)
@@ -197,6 +210,52 @@ func TestLiveEarly(t *testing.T) {
 		t.Errorf("no early alert on %d alerts", len(got.got))
 	}
 	t.Logf("%d alerts, %d early", len(got.got), l.Stats.EarlyAlerts.Load())
+}
+
+// TestLiveSetDetector hands the running pipeline another detector (the
+// same model under another name) partway through the SQL-injection
+// capture: the flows that end after the next tick are scored by it, the
+// alerts are exactly those of a run without the switch (nothing lost or
+// doubled), and a detector of another flow-meter profile is refused.
+func TestLiveSetDetector(t *testing.T) {
+	path := sharedCapture(t, "cicids2017_webattack_sqlinj")
+	// Early verdicts raise alerts while the capture plays, so some come
+	// before the switch and some after.
+	cfg := LiveConfig{EarlyPackets: 3, Tick: time.Second}
+	base, want := runLive(t, path, 0, cfg)
+	const at = 40
+	var switchErr, otherErr error
+	l, got := runLive(t, path, 0, cfg, func(n int, l *Live) {
+		if n != at {
+			return
+		}
+		dc := l.cfg.Detector
+		dc.ModelName = "second"
+		switchErr = l.SetDetector(dc)
+		dc.Profile = flowmeter.Profiles["engelen"]
+		otherErr = l.SetDetector(dc)
+	})
+	if switchErr != nil {
+		t.Fatal(switchErr)
+	}
+	if otherErr == nil {
+		t.Error("a detector of another flow-meter profile was accepted")
+	}
+	if !slices.Equal(flowKeys(got.got), flowKeys(want.got)) {
+		t.Errorf("alerts with the switch differ from a run without:\nwith    %v\nwithout %v", flowKeys(got.got), flowKeys(want.got))
+	}
+	if l.Stats.Packets.Load() != base.Stats.Packets.Load() || l.Stats.Flows.Load() != base.Stats.Flows.Load() {
+		t.Errorf("packets %d, flows %d; without the switch %d, %d", l.Stats.Packets.Load(), l.Stats.Flows.Load(),
+			base.Stats.Packets.Load(), base.Stats.Flows.Load())
+	}
+	names := map[string]int{}
+	for _, a := range got.got {
+		names[a.Flowguard.Model]++
+	}
+	if names["second"] == 0 || names["second"] == len(got.got) {
+		t.Errorf("alerts by model %v: want some before the switch and some after", names)
+	}
+	t.Logf("alerts by model: %v", names)
 }
 
 func TestHistogramQuantile(t *testing.T) {

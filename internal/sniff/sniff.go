@@ -69,9 +69,7 @@ func Open(cfg Config, sink detect.Sink) (*Sniffer, error) {
 	}
 	lc := cfg.Live
 	lc.Idle = func(err error) bool { return errors.Is(err, afpacket.ErrTimeout) }
-	if lc.Detector.Source == "" {
-		lc.Detector.Source = "interface:" + cfg.Interface
-	}
+	lc.Detector = withSource(lc.Detector, cfg.Interface)
 	live, err := detect.NewLive(lc, sink)
 	if err != nil {
 		return nil, fmt.Errorf("sniff: %w", err)
@@ -81,6 +79,24 @@ func Open(cfg Config, sink detect.Sink) (*Sniffer, error) {
 		return nil, fmt.Errorf("sniff: %w", err)
 	}
 	return &Sniffer{cfg: cfg, src: src, live: live}, nil
+}
+
+// withSource names the interface as the alerts' source unless dc names one.
+func withSource(dc detect.Config, iface string) detect.Config {
+	if dc.Source == "" {
+		dc.Source = "interface:" + iface
+	}
+	return dc
+}
+
+// SetDetector switches the running capture to another detector, another
+// model say, without stopping it: see detect.Live.SetDetector. It fails
+// when the new model reads another flow-meter profile.
+func (s *Sniffer) SetDetector(dc detect.Config) error {
+	if err := s.live.SetDetector(withSource(dc, s.cfg.Interface)); err != nil {
+		return fmt.Errorf("sniff: %w", err)
+	}
+	return nil
 }
 
 // linkOf guesses the link type the filter is compiled for from the
