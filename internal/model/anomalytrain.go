@@ -39,23 +39,12 @@ const (
 // never used to fit anything. Every test row is scored, attack classes
 // unseen in training included (an anomaly detector is meant for those).
 func trainAnomaly(ctx context.Context, cfg Config, start time.Time) (*Result, error) {
-	if !(cfg.TestSize > 0 && cfg.TestSize < 1) || !(cfg.ValidSize > 0 && cfg.ValidSize < 1) {
-		return nil, fmt.Errorf("test size %v and validation size %v must be in (0, 1)", cfg.TestSize, cfg.ValidSize)
-	}
 	if !(cfg.TargetFPR > 0 && cfg.TargetFPR < 1) {
 		return nil, fmt.Errorf("target FPR %v outside (0, 1)", cfg.TargetFPR)
 	}
-	t, lrep, err := dataset.Load(cfg.Data, cfg.Load)
+	t, lrep, split, err := loadSplit(&cfg)
 	if err != nil {
 		return nil, err
-	}
-	cfg.Log("loaded %d rows × %d features from %d file(s), profile %s", t.Rows(), len(t.Features), len(t.Files), t.Profile)
-	split, err := testSplit(t, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := dataset.Verify(t, split); err != nil {
-		return nil, fmt.Errorf("leak check: %w", err)
 	}
 	classes := dataset.Classes(t.Labels, split.Train)
 	benign := benignIndex(classes)

@@ -148,21 +148,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Objective != "macro_f1" && cfg.Objective != "pr_auc" {
 		return nil, fmt.Errorf("unknown objective %q (want macro_f1 or pr_auc)", cfg.Objective)
 	}
-	if !(cfg.TestSize > 0 && cfg.TestSize < 1) || !(cfg.ValidSize > 0 && cfg.ValidSize < 1) {
-		return nil, fmt.Errorf("test size %v and validation size %v must be in (0, 1)", cfg.TestSize, cfg.ValidSize)
-	}
-	t, lrep, err := dataset.Load(cfg.Data, cfg.Load)
+	t, lrep, split, err := loadSplit(&cfg)
 	if err != nil {
 		return nil, err
-	}
-	cfg.Log("loaded %d rows × %d features from %d file(s), profile %s", t.Rows(), len(t.Features), len(t.Files), t.Profile)
-
-	split, err := testSplit(t, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := dataset.Verify(t, split); err != nil {
-		return nil, fmt.Errorf("leak check: %w", err)
 	}
 	classes := dataset.Classes(t.Labels, split.Train)
 	if len(classes) < 2 {
@@ -316,6 +304,28 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	return &Result{Artifact: art, Test: rep, Operating: op, Comparison: comparison, Load: lrep, Table: &ft,
 		TestRows: testRows, Importance: importance(clf), Unseen: unseen}, nil
+}
+
+// loadSplit loads cfg's data and holds out the test rows, checking that
+// no duplicate or identifier crosses the split: the start both the
+// classifiers and the anomaly detector share.
+func loadSplit(cfg *Config) (*dataset.Table, *dataset.Report, dataset.Split, error) {
+	if !(cfg.TestSize > 0 && cfg.TestSize < 1) || !(cfg.ValidSize > 0 && cfg.ValidSize < 1) {
+		return nil, nil, dataset.Split{}, fmt.Errorf("test size %v and validation size %v must be in (0, 1)", cfg.TestSize, cfg.ValidSize)
+	}
+	t, rep, err := dataset.Load(cfg.Data, cfg.Load)
+	if err != nil {
+		return nil, nil, dataset.Split{}, err
+	}
+	cfg.Log("loaded %d rows × %d features from %d file(s), profile %s", t.Rows(), len(t.Features), len(t.Files), t.Profile)
+	split, err := testSplit(t, cfg)
+	if err != nil {
+		return nil, nil, dataset.Split{}, err
+	}
+	if err := dataset.Verify(t, split); err != nil {
+		return nil, nil, dataset.Split{}, fmt.Errorf("leak check: %w", err)
+	}
+	return t, rep, split, nil
 }
 
 // fitWeights returns the class and row weights of the fitting rows, as
