@@ -42,6 +42,9 @@ type algorithm struct {
 	// progress lines of long fits.
 	trainer func(p Params, log func(string, ...any)) ml.Trainer
 	decode  func(json.RawMessage) (ml.Classifier, error)
+	// unweighted algorithms have no loss to weight rows in, and refuse
+	// class and duplicate weights rather than ignore them.
+	unweighted bool
 }
 
 // decodeInto unmarshals data into a model type with a Validate method.
@@ -111,7 +114,8 @@ var algorithms = map[string]algorithm{
 				Weights: knn.Weighting(cmp.Or(p.Weights, "uniform")), Standardize: true}
 			return t
 		},
-		decode: func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &knn.Model{}) },
+		decode:     func(raw json.RawMessage) (ml.Classifier, error) { return decodeInto(raw, &knn.Model{}) },
+		unweighted: true,
 	},
 }
 

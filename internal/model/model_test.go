@@ -137,4 +137,10 @@ func TestDuplicateWeight(t *testing.T) {
 		DuplicateWeight: "twice"}); err == nil || !strings.Contains(err.Error(), "duplicate weight") {
 		t.Errorf("unknown duplicate weight: %v", err)
 	}
+	// k-NN has no loss to weight: refused before any data is read.
+	missing := filepath.Join(t.TempDir(), "absent.csv")
+	if _, err := Train(context.Background(), Config{Data: []string{missing}, Algorithms: []string{"gbdt", "knn"},
+		DuplicateWeight: dataset.DuplicatesLog}); err == nil || !strings.Contains(err.Error(), "knn takes no row weights") {
+		t.Errorf("k-NN with duplicate weights: %v", err)
+	}
 }

@@ -140,9 +140,16 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		return trainAnomaly(ctx, cfg, start)
 	}
-	for _, a := range cfg.Algorithms {
-		if _, err := lookup(a); err != nil {
+	weighted := cfg.ClassWeight == "balanced" || (cfg.DuplicateWeight != "" && cfg.DuplicateWeight != dataset.DuplicatesOnce)
+	for _, name := range cfg.Algorithms {
+		a, err := lookup(name)
+		if err != nil {
 			return nil, err
+		}
+		// Refused before the data is read, not after a long load.
+		if a.unweighted && weighted {
+			return nil, fmt.Errorf("%s takes no row weights (class weight %q, duplicate weight %q): resample with undersampling or oversampling instead",
+				name, cfg.ClassWeight, cfg.DuplicateWeight)
 		}
 	}
 	if cfg.Objective != "macro_f1" && cfg.Objective != "pr_auc" {
