@@ -20,6 +20,10 @@ fi
 for d in "${dirs[@]}"; do
 	for name in $(grep -h '^func Fuzz' "$d"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
 		echo "== ./$d $name ($FUZZTIME)"
-		go test "./$d" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s 2>&1 | tail -2
+		if ! out=$(go test "./$d" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s 2>&1); then
+			grep -v '^fuzz: elapsed' <<<"$out" >&2
+			exit 1
+		fi
+		tail -2 <<<"$out"
 	done
 done
