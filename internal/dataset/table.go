@@ -147,6 +147,9 @@ const (
 	DuplicatesCount DuplicateWeight = "count"
 )
 
+// Weighs reports whether w gives rows other than unit weights.
+func (w DuplicateWeight) Weighs() bool { return w != "" && w != DuplicatesOnce }
+
 // RowWeights returns the weight of each of rows under mode: nil for
 // DuplicatesOnce (or ""), which Dataset reads as 1 each.
 func (t *Table) RowWeights(rows []int, mode DuplicateWeight) ([]float64, error) {

@@ -135,12 +135,12 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		if len(cfg.Algorithms) > 1 || cfg.Search.Mode != "" {
 			return nil, fmt.Errorf("%s trains an anomaly detector on benign rows: give it alone, without a search", AlgoIForest)
 		}
-		if w := cfg.DuplicateWeight; w != "" && w != dataset.DuplicatesOnce {
-			return nil, fmt.Errorf("duplicate weight %q: %s fits each distinct benign row once, unweighted", w, AlgoIForest)
+		if cfg.DuplicateWeight.Weighs() {
+			return nil, fmt.Errorf("duplicate weight %q: %s fits each distinct benign row once, unweighted", cfg.DuplicateWeight, AlgoIForest)
 		}
 		return trainAnomaly(ctx, cfg, start)
 	}
-	weighted := cfg.ClassWeight == "balanced" || (cfg.DuplicateWeight != "" && cfg.DuplicateWeight != dataset.DuplicatesOnce)
+	weighted := cfg.ClassWeight == "balanced" || cfg.DuplicateWeight.Weighs()
 	for _, name := range cfg.Algorithms {
 		a, err := lookup(name)
 		if err != nil {
