@@ -268,21 +268,20 @@ func limits(d *Data, rows []int, benignRows int) []string {
 }
 
 func cards(d *Data, benignRows int) []card {
-	cs := []card{
-		{Label: "Macro F1", Value: metric(d.MacroF1), Sub: "mean over classes: small classes count fully"},
-		{Label: "Weighted F1", Value: metric(d.WeightedF1), Sub: "weighted by class support"},
-		{Label: "Accuracy", Value: metric(d.Accuracy), Sub: "dominated by the largest class"},
-		{Label: "ROC AUC", Value: metric(d.ROCAUC), Sub: "macro one-vs-rest"},
-		{Label: "PR AUC", Value: metric(d.PRAUC), Sub: "macro one-vs-rest"},
-	}
-	flagged, cut := "benign rows flagged as attack, of ", "P(attack) cut chosen for FPR "
+	// An anomaly detector predicts no class: no F1 or accuracy, and its
+	// curves are attack rows against benign ones.
+	var cs []card
+	flagged, cut, auc := "benign rows flagged as attack, of ", "P(attack) cut chosen for FPR ", "macro one-vs-rest"
 	if d.Anomaly {
+		flagged, cut, auc = "benign rows flagged as anomalous, of ", "anomaly-score cut chosen for FPR ", "all attack rows against the benign rows"
+	} else {
 		cs = []card{
-			{Label: "ROC AUC", Value: metric(d.ROCAUC), Sub: "all attack rows against the benign rows"},
-			{Label: "PR AUC", Value: metric(d.PRAUC), Sub: "all attack rows against the benign rows"},
+			{Label: "Macro F1", Value: metric(d.MacroF1), Sub: "mean over classes: small classes count fully"},
+			{Label: "Weighted F1", Value: metric(d.WeightedF1), Sub: "weighted by class support"},
+			{Label: "Accuracy", Value: metric(d.Accuracy), Sub: "dominated by the largest class"},
 		}
-		flagged, cut = "benign rows flagged as anomalous, of ", "anomaly-score cut chosen for FPR "
 	}
+	cs = append(cs, card{Label: "ROC AUC", Value: metric(d.ROCAUC), Sub: auc}, card{Label: "PR AUC", Value: metric(d.PRAUC), Sub: auc})
 	if benignRows < 0 {
 		return cs
 	}
